@@ -1,0 +1,40 @@
+# Two commands set everything up on a fresh clone:  make bench   and   make test
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# torch first, in its own pip call, pinned: anything that asks for plain `torch` before
+# it is installed pulls a multi-GB CUDA build. The package's own requirement is a range.
+TORCH  ?= torch==2.13.0
+EXTRAS := models,ray,glove-reference,test
+
+.PHONY: install test bench perf docs lock clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	touch $(STAMP)
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/nlpkit -v bench imdb
+
+perf: install
+	$(BIN)/python benchmarks/run_all.py
+
+# docs/cli.md is generated from --help; tests/test_docs.py fails when it drifts
+docs: install
+	$(BIN)/python scripts/gen_cli_docs.py > docs/cli.md
+
+lock: install
+	{ head -2 constraints.txt; $(BIN)/pip freeze --exclude-editable | grep -v '^nlpkit' | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > constraints.txt.new
+	mv constraints.txt.new constraints.txt
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,106 @@
+"""The `nlpkit` command: a click group whose subcommands load only when called.
+
+Each command lives in its own module under nlpkit/cli/ and imports nothing
+heavy at module level, so `nlpkit --help` answers without torch or spaCy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import traceback
+
+import click
+
+from nlpkit import __version__
+from nlpkit.errors import NlpkitError
+
+# command name -> "module:attribute". One line a command; keep it sorted by ladder rung.
+COMMANDS = {
+    "clean": "nlpkit.cli.clean:clean",
+    "tokenize": "nlpkit.cli.tokenize:tokenize",
+    "stopwords": "nlpkit.cli.stopwords:stopwords",
+    "stem": "nlpkit.cli.stem:stem",
+    "lemmatize": "nlpkit.cli.lemmatize:lemmatize",
+    "doctor": "nlpkit.cli.doctor:doctor",
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a subcommand's module only when that command is used."""
+
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy_commands = lazy_commands or {}
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands), key=self._order)
+
+    def _order(self, name):
+        names = list(self.lazy_commands)
+        return (names.index(name) if name in names else len(names), name)
+
+    def get_command(self, ctx, name):
+        if name in self.lazy_commands:
+            module_name, attr = self.lazy_commands[name].split(":")
+            return getattr(importlib.import_module(module_name), attr)
+        return super().get_command(ctx, name)
+
+    def invoke(self, ctx):
+        debug = ctx.params.get("debug") or os.environ.get("NLPKIT_DEBUG") == "1"
+        try:
+            return super().invoke(ctx)
+        except NlpkitError as e:
+            if debug:
+                raise
+            click.echo(f"Error: {e}", err=True)
+            ctx.exit(e.exit_code)
+        except BrokenPipeError:
+            _quiet_broken_pipe()
+            ctx.exit(0)
+        except KeyboardInterrupt:
+            click.echo("Interrupted.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+            raise
+        except Exception as e:  # a bug: one line, the traceback behind --debug
+            if debug:
+                raise
+            click.echo(
+                f"Error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", err=True
+            )
+            ctx.exit(1)
+
+
+def _quiet_broken_pipe() -> None:
+    # The reader went away (`| head`): point stdout at /dev/null so the final flush is silent.
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="nlpkit")
+@click.option("-v", "--verbose", is_flag=True, help="Progress and summaries on stderr even when it is not a terminal.")
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+@click.pass_context
+def cli(ctx, verbose, debug):
+    """nlpkit: the classic NLP ladder as composable Unix filters.
+
+    Every stage reads JSON Lines records (or plain text, files, directories,
+    globs) and writes JSON Lines to stdout, so a shell pipeline is the program:
+
+        nlpkit clean reviews.txt | nlpkit tokenize | nlpkit stem --format text
+    """
+    ctx.obj = {"verbose": verbose, "debug": debug}
+
+
+def main() -> None:
+    try:
+        cli(prog_name="nlpkit")
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+        sys.exit(0)

@@ -1,0 +1,404 @@
+"""The record stream: read records from files, directories, globs and stdin; write them back.
+
+A record is one JSON object (a dict); a stream of records is JSON Lines. Readers
+yield *items*: ``(location, record)`` pairs, where ``location`` is ``FILE:LINE``
+(or the file's path for a whole-file document) so that errors can name the
+place they came from. A line that cannot be read yields a :class:`BadInput` in
+place of the record, and the caller decides whether to stop or skip.
+
+Everything here streams: at no point is a whole input held in memory.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Union
+
+import orjson
+
+from nlpkit.errors import InputError
+
+JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
+STDIN_NAME = "stdin"
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """Stands in for a record that could not be read (malformed JSON, bad bytes, ...)."""
+
+    problem: str
+
+
+Record = dict
+Item = tuple[str, Union[Record, BadInput]]
+
+
+# --------------------------------------------------------------------------- JSON
+
+
+def dumps(record: Any) -> bytes:
+    """One record as compact UTF-8 JSON bytes (numpy arrays and scalars allowed)."""
+    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+
+
+def loads(line: bytes | str) -> Any:
+    return orjson.loads(line)
+
+
+# --------------------------------------------------------------------------- opening
+
+
+def open_binary(path: str | os.PathLike) -> IO[bytes]:
+    """Open a file for reading bytes, gunzipping it when it is gzip (by content, not name)."""
+    raw = open(path, "rb")
+    if raw.peek(2)[:2] == GZIP_MAGIC:
+        unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
+        unzipped.myfileobj = raw  # so that closing it closes the file too
+        return io.BufferedReader(unzipped, 1 << 20)  # type: ignore[arg-type]
+    return raw
+
+
+def stdin_binary() -> IO[bytes]:
+    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
+    head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
+    if head == GZIP_MAGIC:
+        return gzip.open(stream, "rb")
+    return stream
+
+
+def _decode(raw: bytes, location: str) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(location, f"not valid UTF-8 (byte {e.start} is 0x{raw[e.start]:02x})") from None
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -> Iterator[Item]:
+    """Parse JSON Lines. Blank lines are skipped; each record must be a JSON object."""
+    for lineno, raw in enumerate(lines, first_lineno):
+        if not raw.strip():
+            continue
+        location = f"{name}:{lineno}"
+        try:
+            record = orjson.loads(raw)
+        except orjson.JSONDecodeError as e:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as ue:
+                yield location, BadInput(f"not valid UTF-8 (byte {ue.start} is 0x{raw[ue.start]:02x})")
+                continue
+            yield location, BadInput(f"malformed JSON: {e}")
+            continue
+        if not isinstance(record, dict):
+            yield location, BadInput(f"expected a JSON object, got {type(record).__name__}")
+            continue
+        yield location, record
+
+
+def read_text_lines(lines: Iterable[bytes], name: str, field: str = "text", first_lineno: int = 1) -> Iterator[Item]:
+    """Plain text, one document per non-blank line; ``id`` is ``NAME:LINE``."""
+    for lineno, raw in enumerate(lines, first_lineno):
+        location = f"{name}:{lineno}"
+        try:
+            text = _decode(raw, location).rstrip("\r\n")
+        except InputError as e:
+            yield location, BadInput(e.problem)
+            continue
+        if text.strip():
+            yield location, {"id": location, field: text}
+
+
+def read_text_document(path: str, field: str = "text") -> Iterator[Item]:
+    """A whole file as one document; ``id`` is its path."""
+    with open_binary(path) as f:
+        raw = f.read()
+    try:
+        text = _decode(raw, path)
+    except InputError as e:
+        yield path, BadInput(e.problem)
+        return
+    yield path, {"id": path, field: text}
+
+
+def _jsonl_file(path: str, field: str, lines: bool) -> Iterator[Item]:
+    with open_binary(path) as f:
+        yield from read_jsonl_lines(f, path)
+
+
+def _text_file(path: str, field: str, lines: bool) -> Iterator[Item]:
+    if lines:
+        with open_binary(path) as f:
+            yield from read_text_lines(f, path, field)
+    else:
+        yield from read_text_document(path, field)
+
+
+# name -> reader(path, field, lines) -> items. Other modules register formats here
+# (for example `conllu`), so that every stage's --input-format accepts them.
+INPUT_FORMATS: dict[str, Callable[[str, str, bool], Iterator[Item]]] = {
+    "jsonl": _jsonl_file,
+    "text": _text_file,
+}
+# file-name endings that select a format under --input-format auto (longest first)
+SUFFIX_FORMATS: dict[str, str] = {suffix: "jsonl" for suffix in JSONL_SUFFIXES}
+
+
+def format_for_path(path: str) -> str:
+    name = path.lower()
+    for suffix, fmt in SUFFIX_FORMATS.items():
+        if name.endswith(suffix):
+            return fmt
+    return "text"
+
+
+def _has_glob(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[")
+
+
+def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
+    """Paths in input order: directories walked (sorted, hidden files skipped), globs expanded.
+
+    ``-`` stands for stdin. A path that does not exist and matches nothing is an error.
+    """
+    for spec in inputs:
+        if spec == "-":
+            yield spec
+        elif os.path.isdir(spec):
+            for root, dirs, files in os.walk(spec):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith("."):
+                        yield os.path.join(root, name)
+        elif os.path.exists(spec):
+            yield spec
+        elif _has_glob(spec):
+            matches = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise InputError(spec, "no files match this pattern")
+            yield from matches
+        else:
+            raise InputError(spec, "no such file or directory")
+
+
+def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes] | None = None) -> Iterator[Item]:
+    """stdin is JSON Lines when its first non-blank line is a JSON object, else text lines."""
+    stream = stream if stream is not None else stdin_binary()
+    lines = iter(stream)
+    lineno = 0
+    first = b""
+    for first in lines:
+        lineno += 1
+        if first.strip():
+            break
+    else:
+        return
+    fmt = input_format
+    if fmt == "auto":
+        fmt = "jsonl" if first.lstrip().startswith(b"{") else "text"
+    rest = _chain_first(first, lines)
+    if fmt == "jsonl":
+        yield from read_jsonl_lines(rest, STDIN_NAME, lineno)
+    elif fmt == "text":
+        yield from read_text_lines(rest, STDIN_NAME, field, lineno)
+    else:
+        reader = INPUT_FORMATS[fmt]
+        yield from reader(_StdinAsPath(rest), field, True)  # type: ignore[arg-type]
+
+
+class _StdinAsPath(str):
+    """Lets a registered file reader take stdin's remaining lines in place of a path."""
+
+    def __new__(cls, lines: Iterable[bytes]):
+        obj = super().__new__(cls, STDIN_NAME)
+        obj.lines = lines  # type: ignore[attr-defined]
+        return obj
+
+
+def open_lines(path: str) -> IO[bytes] | Iterable[bytes]:
+    """Byte lines of a path, or of stdin when a reader was handed stdin (see _StdinAsPath)."""
+    if isinstance(path, _StdinAsPath):
+        return _NullContext(path.lines)  # type: ignore[attr-defined]
+    return open_binary(path)
+
+
+class _NullContext:
+    def __init__(self, lines):
+        self.lines = lines
+
+    def __enter__(self):
+        return self.lines
+
+    def __exit__(self, *exc):
+        return False
+
+
+def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from rest
+
+
+def read_items(
+    inputs: Iterable[str] = ("-",),
+    *,
+    field: str = "text",
+    lines: bool = False,
+    input_format: str = "auto",
+    stdin: IO[bytes] | None = None,
+) -> Iterator[Item]:
+    """Every item of every input, in input order. See the module docstring."""
+    inputs = list(inputs) or ["-"]
+    if input_format != "auto" and input_format not in INPUT_FORMATS:
+        raise InputError(None, f"unknown input format {input_format!r}")
+    for path in expand_inputs(inputs):
+        if path == "-":
+            yield from read_stdin(field, input_format, stdin)
+            continue
+        fmt = format_for_path(path) if input_format == "auto" else input_format
+        try:
+            yield from INPUT_FORMATS[fmt](path, field, lines)
+        except (IsADirectoryError, PermissionError, FileNotFoundError) as e:
+            raise InputError(path, e.strerror or str(e)) from None
+        except (EOFError, gzip.BadGzipFile, OSError) as e:
+            raise InputError(path, f"cannot read: {e}") from None
+
+
+def read_records(inputs: Iterable[str] | str = ("-",), **options: Any) -> Iterator[Record]:
+    """Records only, for library use: raises :class:`InputError` on the first bad line."""
+    if isinstance(inputs, (str, os.PathLike)):
+        inputs = [os.fspath(inputs)]
+    for location, record in read_items(inputs, **options):
+        if isinstance(record, BadInput):
+            raise InputError(location, record.problem)
+        yield record
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def main_text(record: Record, field: str = "text", main_field: str | None = None) -> str:
+    """What `--format text` prints for a record: tokens space-joined, else the text field."""
+    if main_field is not None and main_field in record:
+        value = record[main_field]
+    elif "tokens" in record:
+        value = record["tokens"]
+    else:
+        value = record.get(field, "")
+    if isinstance(value, list):
+        value = " ".join(map(str, value))
+    elif not isinstance(value, str):
+        value = orjson.dumps(value).decode()
+    # one record per line, whatever the text holds
+    return value.replace("\r", " ").replace("\n", " ")
+
+
+class Writer:
+    """Writes records to a binary stream. Subclasses choose the format."""
+
+    def __init__(self, stream: IO[bytes], *, field: str = "text", main_field: str | None = None):
+        self.stream = stream
+        self.field = field
+        self.main_field = main_field
+
+    def write(self, records: Iterable[Record]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.stream.flush()
+
+
+class JsonlWriter(Writer):
+    def write(self, records: Iterable[Record]) -> None:
+        self.stream.write(b"".join(dumps(r) + b"\n" for r in records))
+
+
+class TextWriter(Writer):
+    def write(self, records: Iterable[Record]) -> None:
+        self.stream.write(
+            "".join(main_text(r, self.field, self.main_field) + "\n" for r in records).encode("utf-8")
+        )
+
+
+# name -> Writer class; other modules register formats here (for example `conllu`).
+OUTPUT_FORMATS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "text": TextWriter}
+
+
+def open_output(path: str | None) -> IO[bytes]:
+    """stdout for None or '-', else the file (gzip when it ends in .gz)."""
+    if path in (None, "-"):
+        return sys.stdout.buffer if hasattr(sys.stdout, "buffer") else _TextToBytes(sys.stdout)
+    parent = Path(path).parent
+    parent.mkdir(parents=True, exist_ok=True)
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "wb")  # type: ignore[return-value]
+    return open(path, "wb")
+
+
+class _TextToBytes(io.RawIOBase):
+    """Adapts a text stream that has no .buffer (as in some test harnesses) to bytes."""
+
+    def __init__(self, text_stream):
+        self.text_stream = text_stream
+
+    def writable(self):
+        return True
+
+    def write(self, b):
+        self.text_stream.write(bytes(b).decode("utf-8"))
+        return len(b)
+
+    def flush(self):
+        self.text_stream.flush()
+
+
+def make_writer(fmt: str, stream: IO[bytes], **options: Any) -> Writer:
+    try:
+        cls = OUTPUT_FORMATS[fmt]
+    except KeyError:
+        raise InputError(None, f"unknown output format {fmt!r}") from None
+    return cls(stream, **options)
+
+
+def write_records(records: Iterable[Record], path: str | None = None, fmt: str = "jsonl", **options: Any) -> None:
+    """Library helper: write records to a path (or stdout) in one format."""
+    stream = open_output(path)
+    writer = make_writer(fmt, stream, **options)
+    try:
+        writer.write(records)
+    finally:
+        writer.close()
+        if path not in (None, "-"):
+            stream.close()
+
+
+# --------------------------------------------------------------------------- batching
+
+
+def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) -> Iterator[list[Item]]:
+    """Group items into lists of at most `size` items and roughly `max_chars` of text.
+
+    The character cap keeps memory bounded when documents are long (whole files).
+    """
+    batch: list[Item] = []
+    chars = 0
+    for item in items:
+        batch.append(item)
+        record = item[1]
+        if isinstance(record, dict):
+            text = record.get("text")
+            chars += len(text) if isinstance(text, str) else 64
+        if len(batch) >= size or chars >= max_chars:
+            yield batch
+            batch, chars = [], 0
+    if batch:
+        yield batch

@@ -1,0 +1,72 @@
+"""Text cleaning: the classic normalisation steps, each one optional."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+
+from nlpkit.stage import Stage, get_text
+
+_HTML_TAG = re.compile(r"<[^<>]{0,500}>")
+_URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"']+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.%+-]+@[\w-]+(?:\.[\w-]+)+\b")
+# Apostrophes inside words are dropped ("don't" -> "dont"); any other punctuation or
+# symbol becomes a space so that "well-known" and "end.Start" stay two words.
+_APOSTROPHE = re.compile(r"(?<=\w)['\u2019](?=\w)")
+_PUNCT = re.compile(r"[^\w\s]|_")
+_DIGITS = re.compile(r"\d+")
+
+UNICODE_FORMS = ("NFKC", "NFC", "NFKD", "NFD", "none")
+
+
+def clean(
+    text: str,
+    *,
+    lower: bool = True,
+    html_tags: bool = True,
+    urls: bool = True,
+    emails: bool = True,
+    punct: bool = True,
+    digits: bool = False,
+    unicode: str = "NFKC",
+    whitespace: bool = True,
+) -> str:
+    """Normalise one text. Steps run in a fixed order: unicode, HTML, URLs, e-mails,
+    case, punctuation, digits, whitespace.
+
+    >>> clean("I <i>LOVED</i> it &amp; you'll too!<br />4/10", digits=True)
+    'i loved it youll too'
+    """
+    if unicode != "none":
+        text = unicodedata.normalize(unicode, text)
+    if html_tags:
+        text = html.unescape(_HTML_TAG.sub(" ", text))
+    if urls:
+        text = _URL.sub(" ", text)
+    if emails:
+        text = _EMAIL.sub(" ", text)
+    if lower:
+        text = text.lower()
+    if punct:
+        text = _PUNCT.sub(" ", _APOSTROPHE.sub("", text))
+    if digits:
+        text = _DIGITS.sub(" ", text)
+    if whitespace:
+        text = " ".join(text.split())
+    return text
+
+
+class CleanStage(Stage):
+    """Rewrites the text field of each record with :func:`clean`."""
+
+    batch_size = 512
+
+    def __init__(self, field: str = "text", **options):
+        if options.get("unicode", "NFKC") not in UNICODE_FORMS:
+            raise ValueError(f"unicode must be one of {UNICODE_FORMS}")
+        self.field = field
+        self.options = options
+
+    def process_record(self, record):
+        return {**record, self.field: clean(get_text(record, self.field), **self.options)}

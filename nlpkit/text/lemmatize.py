@@ -1,0 +1,98 @@
+"""Lemmatization: WordNet with each token's part of speech, or spaCy's lemmatizer."""
+
+from __future__ import annotations
+
+from nlpkit.errors import RecordError
+from nlpkit.stage import Stage, get_tokens
+
+ENGINES = ("wordnet", "spacy")
+WORDNET_POS = ("n", "v", "a", "r")
+
+
+def penn_to_wordnet(tag: str) -> str:
+    """Penn Treebank tag -> WordNet POS (JJ* a, VB* v, RB* r, else n, WordNet's default)."""
+    if tag.startswith("J"):
+        return "a"
+    if tag.startswith("V"):
+        return "v"
+    if tag.startswith("R"):
+        return "r"
+    return "n"
+
+
+def lemmatize(tokens: list[str], engine: str = "wordnet", pos: str | None = None) -> list[str]:
+    """>>> lemmatize(["the", "cats", "ran"])
+    ['the', 'cat', 'run']
+    """
+    stage = LemmatizeStage(engine=engine, pos=pos)
+    return next(iter(stage([{"tokens": tokens}])))["tokens"]
+
+
+class LemmatizeStage(Stage):
+    """Rewrites `tokens` as lemmas. WordNet takes POS from the record's `pos` field when
+    present, else tags the tokens with NLTK's perceptron tagger; `pos` forces one POS."""
+
+    batch_size = 256
+
+    def __init__(self, engine: str = "wordnet", pos: str | None = None, field: str = "text", model: str | None = None):
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}")
+        if pos is not None and pos not in WORDNET_POS:
+            raise ValueError(f"pos must be one of {WORDNET_POS}")
+        self.engine = engine
+        self.pos = pos
+        self.field = field
+        self.model = model
+
+    def setup(self):
+        from nlpkit.resources import load_spacy, nltk_resource
+
+        if self.engine == "wordnet":
+            nltk_resource("wordnet")
+            from nltk.stem import WordNetLemmatizer
+
+            self._lemmatize = WordNetLemmatizer().lemmatize
+            self._cache: dict[tuple[str, str], str] = {}
+            if self.pos is None:
+                nltk_resource("averaged_perceptron_tagger_eng")
+                from nltk.tag import PerceptronTagger
+
+                self._tagger = PerceptronTagger()  # one tagger per process: building it is slow
+        else:
+            # POS tags feed spaCy's rule-based lemmatizer; the parser and NER are not needed
+            self._nlp = load_spacy(self.model, disable=["parser", "ner"])
+
+    def _wordnet(self, tokens: list[str], tags: list[str] | None) -> list[str]:
+        if self.pos is not None:
+            wn_pos = [self.pos] * len(tokens)
+        else:
+            if tags is None:
+                tags = [tag for _, tag in self._tagger.tag(tokens)]
+            wn_pos = [penn_to_wordnet(t) for t in tags]
+        cache = self._cache
+        out = []
+        for token, p in zip(tokens, wn_pos):
+            key = (token, p)
+            lemma = cache.get(key)
+            if lemma is None:
+                if len(cache) > 500_000:
+                    cache.clear()
+                lemma = cache[key] = self._lemmatize(token, p)
+            out.append(lemma)
+        return out
+
+    def process(self, records):
+        token_lists = [get_tokens(r, self.field) for r in records]
+        if self.engine == "wordnet":
+            lemmas = []
+            for record, tokens in zip(records, token_lists):
+                tags = record.get("pos")
+                if tags is not None and (not isinstance(tags, list) or len(tags) != len(tokens)):
+                    raise RecordError(f"field 'pos' has {len(tags) if isinstance(tags, list) else 'no'} tags for {len(tokens)} tokens")
+                lemmas.append(self._wordnet(tokens, tags))
+        else:
+            from spacy.tokens import Doc
+
+            docs = (Doc(self._nlp.vocab, words=tokens) for tokens in token_lists)
+            lemmas = [[t.lemma_ for t in doc] for doc in self._nlp.pipe(docs, batch_size=128)]
+        return [{**r, "tokens": lem} for r, lem in zip(records, lemmas)]

@@ -1,0 +1,67 @@
+"""Stemming with NLTK's Porter (three modes), Snowball and Lancaster stemmers."""
+
+from __future__ import annotations
+
+from nlpkit.stage import Stage, get_tokens
+
+ALGORITHMS = ("porter", "snowball", "lancaster")
+PORTER_MODES = ("nltk", "original", "martin")
+# memoised stems per process; a stream's vocabulary repeats, the stemmer is the slow part
+CACHE_LIMIT = 500_000
+
+
+def make_stemmer(algorithm: str = "porter", porter_mode: str = "nltk", lang: str = "english"):
+    from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
+
+    if algorithm == "porter":
+        modes = {
+            "nltk": PorterStemmer.NLTK_EXTENSIONS,
+            "original": PorterStemmer.ORIGINAL_ALGORITHM,
+            "martin": PorterStemmer.MARTIN_EXTENSIONS,
+        }
+        if porter_mode not in modes:
+            raise ValueError(f"porter_mode must be one of {PORTER_MODES}")
+        return PorterStemmer(mode=modes[porter_mode])
+    if algorithm == "snowball":
+        from nlpkit.errors import NlpkitError
+
+        if lang not in SnowballStemmer.languages:
+            raise NlpkitError(f"no Snowball stemmer for {lang!r}; available: {', '.join(SnowballStemmer.languages)}")
+        return SnowballStemmer(lang)
+    if algorithm == "lancaster":
+        return LancasterStemmer()
+    raise ValueError(f"algorithm must be one of {ALGORITHMS}")
+
+
+def stem(tokens: list[str], algorithm: str = "porter", porter_mode: str = "nltk", lang: str = "english") -> list[str]:
+    """>>> stem(["running", "cats"])
+    ['run', 'cat']
+    """
+    stemmer = make_stemmer(algorithm, porter_mode, lang)
+    return [stemmer.stem(t) for t in tokens]
+
+
+class StemStage(Stage):
+    batch_size = 1024
+
+    def __init__(self, algorithm: str = "porter", porter_mode: str = "nltk", lang: str = "english", field: str = "text"):
+        self.algorithm = algorithm
+        self.porter_mode = porter_mode
+        self.lang = lang
+        self.field = field
+
+    def setup(self):
+        self._stem = make_stemmer(self.algorithm, self.porter_mode, self.lang).stem
+        self._cache: dict[str, str] = {}
+
+    def _stem_cached(self, token: str) -> str:
+        cache = self._cache
+        stemmed = cache.get(token)
+        if stemmed is None:
+            if len(cache) >= CACHE_LIMIT:
+                cache.clear()
+            stemmed = cache[token] = self._stem(token)
+        return stemmed
+
+    def process_record(self, record):
+        return {**record, "tokens": [self._stem_cached(t) for t in get_tokens(record, self.field)]}
