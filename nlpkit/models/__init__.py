@@ -1,0 +1,20 @@
+"""Classifiers: one registry of model kinds, one model-directory format (see base.py).
+
+This module only names the kinds; each kind's module is imported when used.
+"""
+
+from nlpkit.models.base import (
+    MODEL_KINDS,
+    Classifier,
+    ModelError,
+    load_model,
+    model_class,
+    read_manifest,
+    register,
+    save_model,
+)
+
+# kind -> implementation. Add one line per kind.
+# (filled in by the classical, neural and embedding modules' issues)
+
+__all__ = ["MODEL_KINDS", "Classifier", "ModelError", "load_model", "model_class", "read_manifest", "register", "save_model"]
