@@ -23,6 +23,7 @@ COMMANDS = {
     "stopwords": "nlpkit.cli.stopwords:stopwords",
     "stem": "nlpkit.cli.stem:stem",
     "lemmatize": "nlpkit.cli.lemmatize:lemmatize",
+    "corpora": "nlpkit.cli.corpora:corpora",
     "doctor": "nlpkit.cli.doctor:doctor",
 }
 

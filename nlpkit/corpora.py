@@ -1,0 +1,477 @@
+"""Corpora: which ones nlpkit knows, where they are, and how to get them.
+
+A corpus on disk is a directory of JSON Lines files, one per split
+(``train.jsonl.gz``, ``test.jsonl.gz``, ``unsup.jsonl.gz``), records shaped
+``{"id", "text", "label", "rating"}``, plus a ``corpus.json`` manifest when
+nlpkit wrote it. :func:`fetch` downloads the authors' original archive
+(resuming a broken transfer with HTTP Range, checking its md5) and converts
+it; :func:`import_corpus` converts a tarball, an extracted ``aclImdb/``
+directory or a directory of JSONL files that is already at hand.
+
+Where a benchmark finds its data (:func:`resolve`): an explicit path, else
+the cache (``NLPKIT_HOME``), else ``../shared/corpora/NAME`` beside the
+checkout, else the small sample embedded in the repository.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import json
+import os
+import re
+import socket
+import tarfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlpkit.errors import InputError, NlpkitError, ResourceMissing
+from nlpkit.resources import cache_corpus_dir, nlpkit_home, sample_dir, shared_corpus_dir
+
+SPLITS = ("train", "test", "unsup")
+MANIFEST = "corpus.json"
+CHUNK = 1 << 16
+
+Progress = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or None)
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    name: str
+    description: str
+    citation: str
+    url: str
+    archive: str  # file name of the downloaded archive
+    md5: str
+    size: int
+    # record counts of the full corpus, to tell it from a subset
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+KNOWN: dict[str, CorpusSpec] = {
+    "imdb": CorpusSpec(
+        name="imdb",
+        description="IMDb Large Movie Review Dataset v1.0: 50,000 labelled reviews (pos/neg, balanced) "
+        "in the standard 25,000/25,000 train/test split, and 50,000 unlabelled ones",
+        citation="Maas, Daly, Pham, Huang, Ng and Potts. 2011. Learning Word Vectors for Sentiment Analysis. ACL-HLT.",
+        url="http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
+        archive="aclImdb_v1.tar.gz",
+        md5="7c2ac02c03563afcf9b574c7e56c153a",
+        size=84_125_825,
+        counts={"train": 25_000, "test": 25_000, "unsup": 50_000},
+    ),
+}
+
+
+def spec(name: str) -> CorpusSpec:
+    try:
+        return KNOWN[name]
+    except KeyError:
+        raise NlpkitError(f"unknown corpus {name!r}; known: {', '.join(sorted(KNOWN))}") from None
+
+
+# --------------------------------------------------------------------------- where corpora are
+
+
+def split_path(directory: str | os.PathLike, split: str) -> Path | None:
+    """The file holding `split` in a corpus directory (``.jsonl.gz`` or ``.jsonl``), or None."""
+    directory = Path(directory)
+    for suffix in (".jsonl.gz", ".jsonl"):
+        path = directory / f"{split}{suffix}"
+        if path.is_file():
+            return path
+    return None
+
+
+def is_corpus_dir(directory: str | os.PathLike) -> bool:
+    return split_path(directory, "train") is not None and split_path(directory, "test") is not None
+
+
+@dataclass
+class CorpusLocation:
+    name: str  # "imdb", "imdb-sample"
+    origin: str  # "cache", "shared", "sample", "--data"
+    path: Path
+    present: bool
+
+    @property
+    def size_bytes(self) -> int:
+        if not self.present:
+            return 0
+        return sum(p.stat().st_size for p in self.path.iterdir() if p.is_file())
+
+
+def locations(name: str) -> list[CorpusLocation]:
+    """Every place `name` may live, in the order a benchmark looks."""
+    spec(name)
+    places = [("cache", cache_corpus_dir(name)), ("shared", shared_corpus_dir(name))]
+    out = [CorpusLocation(name, origin, path, is_corpus_dir(path)) for origin, path in places]
+    out.append(CorpusLocation(f"{name}-sample", "sample", sample_dir(name), is_corpus_dir(sample_dir(name))))
+    return out
+
+
+@dataclass
+class DataSource:
+    """Where a benchmark's data came from, and whether its figures compare with published ones."""
+
+    path: Path
+    origin: str
+    notice: str | None = None
+
+    @property
+    def is_sample(self) -> bool:
+        return self.origin == "sample"
+
+
+def resolve(name: str = "imdb", data: str | os.PathLike | None = None) -> DataSource:
+    """`data`, else the cache, else ../shared/corpora/NAME, else the embedded sample (with a notice)."""
+    if data is not None:
+        path = Path(data)
+        if not path.exists():
+            raise InputError(str(path), "no such file or directory")
+        if not is_corpus_dir(path):
+            raise InputError(
+                str(path),
+                f"not a corpus directory (expected train.jsonl[.gz] and test.jsonl[.gz]); "
+                f"convert a tarball or aclImdb/ directory with: nlpkit corpora import {name} {path}",
+            )
+        return DataSource(path, "--data")
+    for place in locations(name):
+        if place.present:
+            notice = None
+            if place.origin == "sample":
+                notice = (
+                    f"using the embedded sample {place.path} (not the full {name} corpus): the figures are NOT "
+                    f"comparable with published ones; get the full data with: nlpkit corpora fetch {name}"
+                )
+            return DataSource(place.path, place.origin, notice)
+    raise ResourceMissing(f"no {name} corpus found; get it with: nlpkit corpora fetch {name}")
+
+
+def list_corpora() -> list[CorpusLocation]:
+    return [place for name in KNOWN for place in locations(name)]
+
+
+def read_split(directory: str | os.PathLike, split: str) -> Iterator[dict]:
+    from nlpkit.io import read_records
+
+    path = split_path(directory, split)
+    if path is None:
+        raise InputError(str(directory), f"no {split}.jsonl[.gz] in this corpus directory")
+    return read_records(str(path))
+
+
+def corpus_info(directory: str | os.PathLike) -> dict:
+    """Per split: file, bytes, records, and label counts (reads every record)."""
+    from collections import Counter
+
+    directory = Path(directory)
+    info: dict = {"path": str(directory), "splits": {}}
+    manifest = directory / MANIFEST
+    if manifest.is_file():
+        info["manifest"] = json.loads(manifest.read_text())
+    for split in SPLITS:
+        path = split_path(directory, split)
+        if path is None:
+            continue
+        labels: Counter = Counter()
+        for record in read_split(directory, split):
+            label = record.get("label")
+            labels["unlabelled" if label is None else str(label)] += 1
+        info["splits"][split] = {
+            "file": path.name,
+            "bytes": path.stat().st_size,
+            "records": sum(labels.values()),
+            "labels": dict(sorted(labels.items())),
+        }
+    return info
+
+
+# --------------------------------------------------------------------------- download
+
+
+class DownloadInterrupted(NlpkitError):
+    pass
+
+
+def download(
+    url: str,
+    dest: str | os.PathLike,
+    *,
+    md5: str | None = None,
+    size: int | None = None,
+    progress: Progress | None = None,
+    retries: int = 3,
+    timeout: float = 60.0,
+    retry_wait: float = 1.0,
+) -> Path:
+    """Download `url` to `dest`, resuming from `dest`.part with HTTP Range; check size and md5.
+
+    A transfer that breaks is retried `retries` times from where it stopped; if
+    it still fails the partial file stays, and the next call resumes it. A file
+    whose checksum does not match is deleted (it cannot be resumed into a good one).
+    """
+    from nlpkit import __version__
+
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.is_file() and (md5 is None or file_md5(dest) == md5):
+        return dest
+    part = dest.with_name(dest.name + ".part")
+    total: int | None = size
+    last_error: Exception | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(retry_wait)
+        have = part.stat().st_size if part.exists() else 0
+        if size is not None and have == size:
+            break
+        headers = {"User-Agent": f"nlpkit/{__version__}"}
+        if have:
+            headers["Range"] = f"bytes={have}-"
+        try:
+            with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
+                status = response.status
+                length = response.headers.get("Content-Length")
+                if have and status == 206:
+                    start = _content_range_start(response.headers.get("Content-Range"))
+                    if start != have:
+                        raise DownloadInterrupted(f"server resumed at byte {start}, not {have}")
+                    mode = "ab"
+                else:  # 200: the server ignored Range (or there was nothing to resume): start over
+                    have, mode = 0, "wb"
+                expected = have + int(length) if length is not None else None
+                total = expected if expected is not None else total
+                written = have
+                with open(part, mode) as out:
+                    while True:
+                        chunk = response.read(CHUNK)
+                        if not chunk:
+                            break
+                        out.write(chunk)
+                        written += len(chunk)
+                        if progress:
+                            progress(written, total)
+                if expected is not None and written < expected:
+                    raise DownloadInterrupted(f"connection closed after {written:,} of {expected:,} bytes")
+            last_error = None
+            break
+        except urllib.error.HTTPError as e:
+            if e.code == 416 and have:  # nothing left to send: the partial file is complete (the md5 decides)
+                last_error = None
+                break
+            raise NlpkitError(f"cannot download {url}: HTTP {e.code} {e.reason}") from None
+        except (urllib.error.URLError, OSError, socket.timeout, http.client.HTTPException, DownloadInterrupted,
+                ValueError) as e:
+            reason = getattr(e, "reason", None) or e
+            last_error = e if not isinstance(reason, Exception) else reason
+            if isinstance(e, urllib.error.URLError) and not part.exists():
+                # nothing was received: a wrong host or no network; retrying will not help
+                raise NlpkitError(f"cannot download {url}: {reason}") from None
+    if last_error is not None:
+        have = part.stat().st_size if part.exists() else 0
+        of = f" of {total:,}" if total else ""
+        raise DownloadInterrupted(
+            f"download of {url} interrupted at {have:,}{of} bytes ({last_error}); "
+            "run the same command again to resume it"
+        )
+    got_size = part.stat().st_size
+    if size is not None and got_size != size:
+        part.unlink()
+        raise NlpkitError(
+            f"{url}: downloaded {got_size:,} bytes, expected {size:,}; the file was deleted, run the command again"
+        )
+    if md5 is not None:
+        got = file_md5(part)
+        if got != md5:
+            part.unlink()
+            raise NlpkitError(
+                f"{url}: checksum mismatch (md5 {got}, expected {md5}); the damaged download was deleted, "
+                "run the command again"
+            )
+    os.replace(part, dest)
+    return dest
+
+
+def _content_range_start(value: str | None) -> int | None:
+    match = re.match(r"bytes (\d+)-", value or "")
+    return int(match.group(1)) if match else None
+
+
+def file_md5(path: str | os.PathLike) -> str:
+    h = hashlib.md5()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# --------------------------------------------------------------------------- conversion to JSONL
+
+# aclImdb/<split>/<pos|neg|unsup>/<id>_<rating>.txt
+REVIEW_RE = re.compile(r"(?:^|/)(train|test)/(pos|neg|unsup)/(\d+)_(\d+)\.txt$")
+
+
+def _record(split: str, folder: str, number: str, rating: str, raw: bytes, where: str) -> tuple[str, tuple, dict]:
+    """(output split, sort key, record) for one review file, in the shared JSONL shape."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(where, f"not valid UTF-8 (byte {e.start})") from None
+    out_split = "unsup" if folder == "unsup" else split
+    record = {
+        "id": f"{split}/{folder}/{number}_{rating}",
+        "text": text,
+        "label": None if folder == "unsup" else folder,
+        "rating": None if folder == "unsup" else int(rating),
+    }
+    # pos before neg, then ascending numeric id (the order of ../shared/corpora/imdb)
+    return out_split, (folder != "pos", int(number)), record
+
+
+def _reviews_from_tar(path: Path) -> Iterator[tuple[str, tuple, dict]]:
+    try:
+        archive = tarfile.open(path, "r:*")
+    except (tarfile.ReadError, EOFError, OSError) as e:
+        raise InputError(str(path), f"not a (gzip) tar archive: {e}") from None
+    with archive:
+        try:
+            for member in archive:
+                match = REVIEW_RE.search(member.name)
+                if not match or not member.isfile():
+                    continue
+                f = archive.extractfile(member)
+                assert f is not None
+                yield _record(*match.groups(), f.read(), f"{path}:{member.name}")
+        except (tarfile.TarError, EOFError, OSError) as e:
+            raise InputError(str(path), f"damaged tar archive: {e}") from None
+
+
+def _reviews_from_dir(root: Path) -> Iterator[tuple[str, tuple, dict]]:
+    for split in ("train", "test"):
+        for folder in ("pos", "neg", "unsup"):
+            directory = root / split / folder
+            if not directory.is_dir():
+                continue
+            for path in directory.iterdir():
+                match = REVIEW_RE.search(path.as_posix())
+                if match:
+                    yield _record(*match.groups(), path.read_bytes(), str(path))
+
+
+def write_split(path: Path, records: list[dict]) -> str:
+    """Write records as gzip JSONL (ASCII, one per line, like ../shared); return the content's sha256."""
+    h = hashlib.sha256()
+    # mtime=0: the same records give the same bytes
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, filename="") as out:
+        for record in records:
+            line = (json.dumps(record) + "\n").encode("ascii")
+            h.update(line)
+            out.write(line)
+    return h.hexdigest()
+
+
+def _write_corpus(name: str, splits: dict[str, list[dict]], source: dict, dest: Path | None) -> Path:
+    from nlpkit.models.base import AtomicDirectory, write_json
+
+    if not splits.get("train") or not splits.get("test"):
+        found = ", ".join(f"{k}: {len(v):,}" for k, v in splits.items() if v) or "no reviews"
+        raise InputError(source.get("path") or source.get("url"), f"no train and test reviews found ({found})")
+    dest = Path(dest) if dest is not None else cache_corpus_dir(name)
+    manifest = {"name": name, "source": source, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "splits": {}}
+    with AtomicDirectory(dest) as tmp:
+        for split, records in splits.items():
+            if records:
+                sha = write_split(tmp / f"{split}.jsonl.gz", records)
+                manifest["splits"][split] = {"records": len(records), "jsonl_sha256": sha}
+        write_json(tmp / MANIFEST, manifest)
+    return dest
+
+
+def _collect(reviews: Iterator[tuple[str, tuple, dict]]) -> dict[str, list[dict]]:
+    keyed: dict[str, list[tuple[tuple, dict]]] = {split: [] for split in SPLITS}
+    for split, key, record in reviews:
+        keyed[split].append((key, record))
+    return {split: [r for _, r in sorted(items, key=lambda kr: kr[0])] for split, items in keyed.items()}
+
+
+def _copy_jsonl_dir(directory: Path) -> dict[str, list[dict]]:
+    from nlpkit.io import BadInput, read_items
+
+    splits: dict[str, list[dict]] = {}
+    for split in SPLITS:
+        path = split_path(directory, split)
+        if path is None:
+            continue
+        records = []
+        for location, record in read_items([str(path)]):
+            if isinstance(record, BadInput):
+                raise InputError(location, record.problem)
+            missing = [k for k in ("text", "label") if k not in record]
+            if missing or not isinstance(record["text"], str):
+                raise InputError(location, f"not a corpus record (needs 'text' and 'label'; missing {missing})")
+            records.append(record)
+        splits[split] = records
+    return splits
+
+
+def import_corpus(name: str, path: str | os.PathLike, dest: str | os.PathLike | None = None) -> Path:
+    """Convert a tarball, an extracted aclImdb/ directory or a JSONL directory into the cache."""
+    spec(name)
+    path = Path(path)
+    if not path.exists():
+        raise InputError(str(path), "no such file or directory")
+    if path.is_file():
+        splits = _collect(_reviews_from_tar(path))
+        kind = "tarball"
+    elif is_corpus_dir(path):
+        splits = _copy_jsonl_dir(path)
+        kind = "jsonl"
+    else:
+        root = path / "aclImdb" if (path / "aclImdb").is_dir() else path
+        if not (root / "train").is_dir():
+            raise InputError(
+                str(path), "not a corpus: expected a tarball, an aclImdb/ directory (train/pos, ...) "
+                "or a directory with train.jsonl[.gz] and test.jsonl[.gz]"
+            )
+        splits = _collect(_reviews_from_dir(root))
+        kind = "aclImdb directory"
+    return _write_corpus(name, splits, {"kind": kind, "path": str(path.resolve())}, Path(dest) if dest else None)
+
+
+def fetch(
+    name: str,
+    *,
+    url: str | None = None,
+    md5: str | None = None,
+    progress: Progress | None = None,
+    dest: str | os.PathLike | None = None,
+    keep_archive: bool = False,
+    retries: int = 3,
+    timeout: float = 60.0,
+) -> Path:
+    """Download the corpus archive into the cache and convert it (see :func:`download`).
+
+    With `url` (a mirror) the official md5 is still expected unless `md5` says otherwise;
+    the size is checked only for the official file.
+    """
+    corpus = spec(name)
+    source_url = url or corpus.url
+    expected_md5 = (md5 or corpus.md5).lower()
+    expected_size = corpus.size if expected_md5 == corpus.md5 else None
+    archive = nlpkit_home() / "downloads" / corpus.archive
+    download(source_url, archive, md5=expected_md5, size=expected_size, progress=progress,
+             retries=retries, timeout=timeout)
+    splits = _collect(_reviews_from_tar(archive))
+    out = _write_corpus(name, splits, {"kind": "download", "url": source_url, "md5": expected_md5},
+                        Path(dest) if dest else None)
+    if not keep_archive:
+        archive.unlink(missing_ok=True)
+    return out
+
