@@ -78,7 +78,7 @@ def _decode(raw: bytes, location: str) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise InputError(location, f"not valid UTF-8 (byte {e.start} is 0x{raw[e.start]:02x})") from None
+        raise InputError(location, f"not valid UTF-8 (byte 0x{raw[e.start]:02x} at offset {e.start})") from None
 
 
 # --------------------------------------------------------------------------- readers
@@ -96,7 +96,7 @@ def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -
             try:
                 raw.decode("utf-8")
             except UnicodeDecodeError as ue:
-                yield location, BadInput(f"not valid UTF-8 (byte {ue.start} is 0x{raw[ue.start]:02x})")
+                yield location, BadInput(f"not valid UTF-8 (byte 0x{raw[ue.start]:02x} at offset {ue.start})")
                 continue
             yield location, BadInput(f"malformed JSON: {e}")
             continue
@@ -166,6 +166,16 @@ def _has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
+def _walk_sorted(directory: str) -> Iterator[str]:
+    """Files under a directory in path order (a/, then b/1.txt, then c.txt), hidden ones skipped."""
+    entries = sorted((e for e in os.scandir(directory) if not e.name.startswith(".")), key=lambda e: e.name)
+    for entry in entries:
+        if entry.is_dir():
+            yield from _walk_sorted(entry.path)
+        elif entry.is_file():
+            yield entry.path
+
+
 def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
     """Paths in input order: directories walked (sorted, hidden files skipped), globs expanded.
 
@@ -175,11 +185,7 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
         if spec == "-":
             yield spec
         elif os.path.isdir(spec):
-            for root, dirs, files in os.walk(spec):
-                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-                for name in sorted(files):
-                    if not name.startswith("."):
-                        yield os.path.join(root, name)
+            yield from _walk_sorted(spec)
         elif os.path.exists(spec):
             yield spec
         elif _has_glob(spec):
@@ -402,3 +408,12 @@ def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) 
             batch, chars = [], 0
     if batch:
         yield batch
+
+
+# --------------------------------------------------------------------------- CoNLL-U (nlpkit/conllu.py)
+
+from nlpkit import conllu as _conllu  # noqa: E402  (conllu imports io lazily, so there is no cycle)
+
+INPUT_FORMATS["conllu"] = _conllu.read_conllu_file
+OUTPUT_FORMATS["conllu"] = _conllu.ConlluWriter  # type: ignore[assignment]
+SUFFIX_FORMATS[".conllu"] = SUFFIX_FORMATS[".conllu.gz"] = "conllu"
