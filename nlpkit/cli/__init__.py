@@ -23,6 +23,10 @@ COMMANDS = {
     "stopwords": "nlpkit.cli.stopwords:stopwords",
     "stem": "nlpkit.cli.stem:stem",
     "lemmatize": "nlpkit.cli.lemmatize:lemmatize",
+    "train": "nlpkit.cli.train:train",
+    "predict": "nlpkit.cli.predict:predict",
+    "evaluate": "nlpkit.cli.evaluate:evaluate",
+    "inspect": "nlpkit.cli.inspect:inspect",
     "corpora": "nlpkit.cli.corpora:corpora",
     "doctor": "nlpkit.cli.doctor:doctor",
 }

@@ -16,5 +16,10 @@ from nlpkit.models.base import (
 
 # kind -> implementation. Add one line per kind.
 # (filled in by the classical, neural and embedding modules' issues)
+register("bow-nb", "nlpkit.models.linear:BowNB")
+register("tfidf-lr", "nlpkit.models.linear:TfidfLR")
+register("tfidf-svm", "nlpkit.models.linear:TfidfSVM")
+register("nbsvm", "nlpkit.models.nbsvm:NBSVM")
+register("fasttext", "nlpkit.models.fasttext_model:FastTextClassifier")
 
 __all__ = ["MODEL_KINDS", "Classifier", "ModelError", "load_model", "model_class", "read_manifest", "register", "save_model"]

@@ -146,6 +146,21 @@ def write_json(path: Path, obj: Any) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, sort_keys=True, default=_json_default) + "\n").encode())
 
 
+def write_npz(path: Path, **arrays: np.ndarray) -> None:
+    """Plain arrays as an .npz (readable with allow_pickle=False), written atomically."""
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    atomic_write_bytes(path, buffer.getvalue())
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an .npz, refusing object arrays (which would need pickle)."""
+    with np.load(path, allow_pickle=False) as f:
+        return {name: f[name] for name in f.files}
+
+
 def _json_default(obj):
     if isinstance(obj, np.generic):
         return obj.item()

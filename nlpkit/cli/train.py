@@ -1,0 +1,144 @@
+"""`nlpkit train`: fit any registered model kind on a labelled JSONL file and save it.
+
+Generic over the kind registry. The options in the per-family blocks below are
+passed to the chosen kind by name (``--max-features`` -> ``max_features``),
+and only the ones the user gave: each kind keeps its own defaults. An option
+the kind's ``__init__`` does not take is a usage error. To add a family's
+options, add a block of ``click.option`` lines with ``default=None`` below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
+
+# Options that steer the run itself; every other option is a model parameter.
+GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction")
+
+
+def _kinds() -> list[str]:
+    from nlpkit.models import MODEL_KINDS  # names only: nothing heavy
+
+    return sorted(MODEL_KINDS)
+
+
+class _TrainCommand(click.Command):
+    """Lists the registered kinds at the end of --help (the registry is read only then)."""
+
+    def format_epilog(self, ctx, formatter):
+        formatter.write_paragraph()
+        formatter.write_text("Kinds: " + ", ".join(_kinds()) + ".")
+
+
+def model_options(f):
+    """The model-parameter options, one block per family; all default to None (= the kind's default)."""
+    blocks = [
+        # --- shared by several families ---
+        click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (fasttext, neural)."),
+        click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate (fasttext, neural)."),
+        click.option("--dim", type=click.IntRange(min=1), default=None, help="Vector size (fasttext, embeddings)."),
+        # --- classical (issue 4): bow-nb, tfidf-lr, tfidf-svm, nbsvm, fasttext ---
+        click.option("--ngrams", type=NGRAMS, default=None, help="Word n-gram range MIN,MAX (fasttext: 1,N)."),
+        click.option("--max-features", type=click.IntRange(min=1), default=None, help="Keep the most frequent N features."),
+        click.option("--min-df", type=COUNT_OR_FRACTION, default=None, help="Ignore terms in fewer documents (count or fraction)."),
+        click.option("--max-df", type=COUNT_OR_FRACTION, default=None, help="Ignore terms in more documents (count or fraction)."),
+        click.option("--sublinear-tf/--no-sublinear-tf", default=None, help="1 + log(tf) in place of tf (tfidf kinds)."),
+        click.option("--binary/--no-binary", default=None, help="Presence counts (bow-nb)."),
+        click.option("--analyzer", type=click.Choice(["word", "char", "char_wb"]), default=None, help="Features from words or character n-grams."),
+        click.option("-C", "C", type=click.FloatRange(min=0, min_open=True), default=None, help="Inverse regularisation strength (lr, svm, nbsvm)."),
+        click.option("--max-iter", type=click.IntRange(min=1), default=None, help="Solver iterations (tfidf-lr, tfidf-svm, nbsvm)."),
+        click.option("--alpha", type=click.FloatRange(min=0, min_open=True), default=None, help="Smoothing (bow-nb, nbsvm)."),
+        click.option("--beta", type=click.FloatRange(0, 1), default=None, help="NB-SVM interpolation weight."),
+        click.option("--classifier", type=click.Choice(["svm", "lr"]), default=None, help="NB-SVM's linear model."),
+        click.option("--bucket", type=click.IntRange(min=1), default=None, help="fastText hash buckets for n-grams."),
+        click.option("--min-count", type=click.IntRange(min=1), default=None, help="fastText minimum word count."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help="fastText threads (1 is deterministic)."),
+        # --- neural (issue 5): lstm, bilstm, gru, bert ---
+        # --- embeddings (issue 7): w2v-lr ---
+    ]
+    for decorator in reversed(blocks):
+        f = decorator(f)
+    return f
+
+
+@click.command(cls=_TrainCommand)
+@click.option("--model", "model", required=True, metavar="KIND", help="Model kind (see below).")
+@click.option("--train", "train", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True), help="Labelled training records (JSONL).")
+@click.option("--valid", type=click.Path(exists=True, dir_okay=False), default=None, help="Validation records; default: a stratified slice of --train.")
+@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the validation slice and the model.")
+@click.option("--field", default="text", show_default=True, help="Record field that holds the text.")
+@click.option("--label-field", default="label", show_default=True, help="Record field that holds the label.")
+@click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True, help="Slice held out for validation when --valid is absent (0: none).")
+@model_options
+@click.pass_context
+def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, **options):
+    """Train a classifier on labelled records and save it as a model directory.
+
+    Model options apply only to the kinds that take them; an option a kind
+    does not take is an error. Unset options keep the kind's defaults.
+
+    \b
+      nlpkit train --model tfidf-lr --train train.jsonl.gz -o models/lr
+      nlpkit train --model nbsvm --ngrams 1,2 -C 1 --train train.jsonl.gz -o models/nbsvm
+      nlpkit train --model fasttext --ngrams 2 --epochs 10 --train train.jsonl.gz -o models/ft
+    """
+    from nlpkit.cli._common import verbose
+    from nlpkit.models.training import ParamError, save_trained, train_model
+
+    kinds = _kinds()
+    if model not in kinds:
+        raise click.BadParameter(f"{model!r} is not a model kind; choose from {', '.join(kinds)}", param_hint="'--model'")
+    _check_output(output)
+    params = {name: value for name, value in options.items() if value is not None}
+    show = verbose()
+    console = _stderr_console() if show else None
+
+    def on_phase(message: str) -> None:
+        if console is not None:
+            console.log(f"train {model}: {message}")
+
+    try:
+        result = train_model(model, params, train, valid, field=field, label_field=label_field, seed=seed,
+                             valid_fraction=valid_fraction, on_phase=on_phase)
+    except ParamError as e:
+        raise click.UsageError(f"{_flag(ctx, e.name)} does not apply to --model {model}") from None
+    save_trained(result, output, field=field, label_field=label_field, seed=seed)
+    if show:
+        click.echo(f"train: {summary(model, result)}; saved to {output}", err=True)
+
+
+def summary(kind: str, result) -> str:
+    line = f"{kind} on {result.n_train:,} records ({len(result.model.labels_)} labels) in {result.fit_seconds:.2f} s"
+    if result.metrics:
+        m = result.metrics
+        line += f"; validation ({result.n_valid:,}): accuracy {m['accuracy']:.4f}, macro-F1 {m['macro_f1']:.4f}"
+    return line
+
+
+def _check_output(output: str) -> None:
+    """Refuse to replace a directory that is not a model directory (saving replaces it whole)."""
+    from nlpkit.models.base import MANIFEST
+
+    path = Path(output)
+    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
+        raise click.BadParameter(
+            f"{output} exists and is not a model directory; refusing to replace it", param_hint="'-o'"
+        )
+
+
+def _flag(ctx: click.Context, name: str) -> str:
+    for param in ctx.command.params:
+        if param.name == name:
+            return max(param.opts, key=len)
+    return name
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
+

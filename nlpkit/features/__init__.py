@@ -1,0 +1,10 @@
+"""Bag-of-words, TF-IDF and n-gram features (scikit-learn underneath), saved without pickle."""
+
+from nlpkit.features.vectorizer import (
+    METHODS,
+    TextVectorizer,
+    load_matrix,
+    save_matrix,
+)
+
+__all__ = ["METHODS", "TextVectorizer", "load_matrix", "save_matrix"]

@@ -1,0 +1,105 @@
+"""fastText supervised classification (Joulin et al. 2016), kind ``fasttext``.
+
+Uses the ``fasttext`` module of the ``fasttext-modern`` package (numpy 2 safe).
+fastText reads whitespace-separated words: a record's ``tokens`` are used as
+they are; a text is lowercased and split into words and punctuation. Labels
+are stored as their index (``__label__0``...) so that any string works as a
+label; the manifest maps them back. Weights are fastText's own ``.bin``.
+
+With more than one thread fastText is not deterministic; the default is one
+thread, so a seed reproduces a model exactly.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from nlpkit.errors import RecordError
+from nlpkit.models.base import Classifier
+
+BIN_FILE = "model.bin"
+LABEL_PREFIX = "__label__"
+_WORDS = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
+
+
+def fasttext_line(record: dict, lowercase: bool = True) -> str:
+    """One record as the line fastText reads: space-separated words, no newlines."""
+    tokens = record.get("tokens")
+    if tokens is not None:
+        words = [t.lower() for t in tokens] if lowercase else list(tokens)
+    else:
+        text = record.get("text")
+        if not isinstance(text, str):
+            raise RecordError("record has neither 'tokens' nor a string 'text' field")
+        words = _WORDS.findall(text.lower() if lowercase else text)
+    return " ".join(w for word in words for w in word.split())
+
+
+class FastTextClassifier(Classifier):
+    kind = "fasttext"
+    libraries = ("fasttext-modern",)
+
+    def __init__(self, ngrams=(1, 2), dim=50, epochs=10, lr=0.25, min_count=1, bucket=500_000,
+                 lowercase=True, threads=1, seed=0):
+        if int(ngrams[0]) != 1:
+            raise ValueError("fastText uses all word n-grams from 1 to N: give --ngrams 1,N (or N)")
+        self.ngrams = [int(n) for n in ngrams]
+        self.dim = dim
+        self.epochs = epochs
+        self.lr = lr
+        self.min_count = min_count
+        self.bucket = bucket
+        self.lowercase = lowercase
+        self.threads = threads
+        self.seed = seed
+
+    def fit(self, records, labels, valid=None):
+        import fasttext
+
+        self.labels_ = sorted(set(labels))
+        index = {label: i for i, label in enumerate(self.labels_)}
+        fd, path = tempfile.mkstemp(prefix="nlpkit-fasttext-", suffix=".txt")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                for record, label in zip(records, labels):
+                    f.write(f"{LABEL_PREFIX}{index[label]} {fasttext_line(record, self.lowercase)}\n")
+            self._ft = fasttext.train_supervised(
+                input=path, dim=self.dim, epoch=self.epochs, lr=self.lr, wordNgrams=self.ngrams[1],
+                minCount=self.min_count, bucket=self.bucket, thread=self.threads, seed=self.seed,
+                loss="softmax", verbose=0,
+            )
+        finally:
+            os.unlink(path)
+        return self
+
+    def predict_proba(self, records) -> np.ndarray:
+        lines = [fasttext_line(r, self.lowercase) for r in records]
+        predicted, scores = self._ft.predict(lines, k=-1, threshold=0.0)
+        probs = np.zeros((len(lines), len(self.labels_)))
+        for row, (names, values) in enumerate(zip(predicted, scores)):
+            for name, value in zip(names, values):
+                probs[row, int(name[len(LABEL_PREFIX):])] = value
+        # fastText clips probabilities at 1e-5 in its output: renormalise rows to sum to one
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def save_weights(self, directory: Path) -> None:
+        self._ft.save_model(str(Path(directory) / BIN_FILE))
+
+    @classmethod
+    def load_weights(cls, directory: Path, manifest: dict) -> "FastTextClassifier":
+        import fasttext
+
+        path = Path(directory) / BIN_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"{BIN_FILE} is missing")
+        model = cls(**manifest["params"])
+        model.labels_ = list(manifest["labels"])
+        model._ft = fasttext.load_model(str(path))
+        if len(model._ft.get_labels()) != len(model.labels_):
+            raise ValueError(f"{BIN_FILE} has {len(model._ft.get_labels())} labels, the manifest {len(model.labels_)}")
+        return model
