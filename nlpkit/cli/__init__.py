@@ -23,6 +23,7 @@ COMMANDS = {
     "stopwords": "nlpkit.cli.stopwords:stopwords",
     "stem": "nlpkit.cli.stem:stem",
     "lemmatize": "nlpkit.cli.lemmatize:lemmatize",
+    "vectorize": "nlpkit.cli.vectorize:vectorize",
     "train": "nlpkit.cli.train:train",
     "predict": "nlpkit.cli.predict:predict",
     "evaluate": "nlpkit.cli.evaluate:evaluate",

@@ -3,8 +3,9 @@
 from nlpkit.features.vectorizer import (
     METHODS,
     TextVectorizer,
+    TopTermsStage,
     load_matrix,
     save_matrix,
 )
 
-__all__ = ["METHODS", "TextVectorizer", "load_matrix", "save_matrix"]
+__all__ = ["METHODS", "TextVectorizer", "TopTermsStage", "load_matrix", "save_matrix"]

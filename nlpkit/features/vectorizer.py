@@ -21,11 +21,13 @@ import numpy as np
 
 from nlpkit.errors import RecordError
 from nlpkit.models.base import atomic_write_bytes, read_npz, write_npz
+from nlpkit.stage import Stage
 
 METHODS = ("bow", "tfidf")
 ANALYZERS = ("word", "char", "char_wb")
 VECTORIZER_FILE = "vectorizer.json"
 IDF_FILE = "idf.npz"
+MATRIX_FILE = "matrix.npz"
 
 
 class RecordAnalyzer:
@@ -248,3 +250,81 @@ def load_matrix(path: str | Path):
     f = read_npz(Path(path))
     matrix = csr_matrix((f["data"], f["indices"], f["indptr"]), shape=tuple(int(n) for n in f["shape"]))
     return matrix, [str(i) for i in f["ids"]]
+
+
+# --------------------------------------------------------------------------- the `--top` stage
+
+
+class TopTermsStage(Stage):
+    """Adds ``terms``: each record's `k` highest-weighted features under a fitted vectorizer.
+
+    Give `vectorizer_dir` (loaded in each process) or an already fitted `vectorizer`.
+    """
+
+    main_field = "terms"
+
+    def __init__(self, k: int, vectorizer_dir: str | None = None, vectorizer: TextVectorizer | None = None,
+                 field: str = "text"):
+        self.k = k
+        self.vectorizer_dir = vectorizer_dir
+        self.vectorizer = vectorizer
+        self.field = field
+
+    def setup(self) -> None:
+        if self.vectorizer is None:
+            self.vectorizer = TextVectorizer.load(self.vectorizer_dir)
+
+    def process(self, records):
+        from nlpkit.models.training import model_input
+
+        matrix = self.vectorizer.transform([model_input(r, self.field) for r in records])
+        return [{**r, "terms": terms} for r, terms in zip(records, self.vectorizer.top_terms(matrix, self.k))]
+
+
+# --------------------------------------------------------------------------- whole-corpus runs (fit, apply)
+
+
+def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple[list[str], list[dict], list[str]]:
+    """(row ids, model inputs, skipped "LOCATION: problem") from stream items, in order.
+
+    A record's id is its ``id`` field, else its location. With ``on_error="fail"``
+    the first bad record raises InputError.
+    """
+    from nlpkit.errors import InputError
+    from nlpkit.io import BadInput
+    from nlpkit.models.training import model_input
+
+    ids, records, skipped = [], [], []
+    for location, record in items:
+        try:
+            if isinstance(record, BadInput):
+                raise RecordError(record.problem)
+            records.append(model_input(record, field))
+            ids.append(str(record.get("id", location)))
+        except RecordError as e:
+            if on_error != "skip":
+                raise InputError(location, str(e)) from None
+            skipped.append(f"{location}: {e}")
+    if not records:
+        raise InputError(None, "no records to vectorize")
+    return ids, records, skipped
+
+
+def fit_to_directory(vectorizer: TextVectorizer, ids: list[str], records: list[dict], directory: str | Path):
+    """Fit on `records`; write the vectorizer and the matrix (``matrix.npz``) into `directory`, atomically."""
+    from nlpkit.models.base import AtomicDirectory
+
+    matrix = vectorizer.fit_transform(records)
+    with AtomicDirectory(directory) as tmp:
+        vectorizer.save(tmp)
+        save_matrix(tmp / MATRIX_FILE, matrix, ids)
+    return matrix
+
+
+def apply_to_directory(vectorizer: TextVectorizer, ids: list[str], records: list[dict], directory: str | Path):
+    """Transform `records` with a fitted vectorizer; write ``matrix.npz`` into `directory`."""
+    matrix = vectorizer.transform(records)
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    save_matrix(directory / MATRIX_FILE, matrix, ids)
+    return matrix

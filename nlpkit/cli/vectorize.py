@@ -1,0 +1,117 @@
+"""`nlpkit vectorize bow|tfidf`: fit a vectorizer (-o DIR), apply one (--apply DIR), or add top terms (--top K)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from nlpkit.cli._common import run_stage, stage_options
+from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
+
+
+@click.group()
+def vectorize():
+    """Bag-of-words and TF-IDF features over n-grams (scikit-learn).
+
+    Records with `tokens` are counted on those tokens; others on their text
+    with scikit-learn's word (or character) analyzer.
+
+    \b
+      nlpkit vectorize tfidf --ngrams 1,2 --min-df 2 train.jsonl -o feats/
+      nlpkit vectorize tfidf --apply feats/ test.jsonl -o feats-test/
+      nlpkit vectorize tfidf --apply feats/ --top 5 test.jsonl --format text
+    """
+
+
+def _vectorize_command(method: str, summary: str):
+    @vectorize.command(name=method, help=summary + _MODES)
+    @click.option("--ngrams", type=NGRAMS, default="1,1", show_default=True, help="N-gram range MIN,MAX.")
+    @click.option("--max-features", type=click.IntRange(min=1), default=None, help="Keep the N most frequent features.")
+    @click.option("--min-df", type=COUNT_OR_FRACTION, default="1", show_default=True, help="Ignore terms in fewer documents (count or fraction).")
+    @click.option("--max-df", type=COUNT_OR_FRACTION, default="1.0", show_default=True, help="Ignore terms in more documents (count or fraction).")
+    @click.option("--binary", is_flag=True, help="Count presence (0/1) rather than occurrences.")
+    @click.option("--sublinear-tf", is_flag=True, help="1 + log(tf) in place of tf.")
+    @click.option("--analyzer", type=click.Choice(["word", "char", "char_wb"]), default="word", show_default=True, help="Word or character n-grams.")
+    @click.option("--apply", "apply_dir", type=click.Path(exists=True, file_okay=False), default=None, help="Use a fitted vectorizer directory instead of fitting.")
+    @click.option("--top", type=click.IntRange(min=1), default=None, help="Stream the records on, each with its K highest-weighted `terms`.")
+    @stage_options
+    def command(stream, ngrams, max_features, min_df, max_df, binary, sublinear_tf, analyzer, apply_dir, top):
+        from nlpkit.errors import NlpkitError
+        from nlpkit.features.vectorizer import (
+            TextVectorizer,
+            TopTermsStage,
+            apply_to_directory,
+            collect_records,
+            fit_to_directory,
+        )
+
+        if apply_dir is not None:
+            vectorizer = TextVectorizer.load(apply_dir)
+            if vectorizer.method != method:
+                raise NlpkitError(f"{apply_dir} holds a {vectorizer.method} vectorizer, not {method}")
+        else:
+            vectorizer = TextVectorizer(method, ngrams=ngrams, max_features=max_features, min_df=min_df,
+                                        max_df=max_df, binary=binary, sublinear_tf=sublinear_tf, analyzer=analyzer)
+        if top is not None:
+            if apply_dir is not None:
+                stage = TopTermsStage(top, vectorizer_dir=apply_dir, field=stream.field)
+            else:
+                if not stream.inputs or "-" in stream.inputs:
+                    raise click.UsageError("--top without --apply reads its inputs twice (fit, then annotate): "
+                                           "name input files, or fit first with -o DIR and use --apply DIR")
+                vectorizer.fit(_collect(stream, collect_records)[1])
+                stage = TopTermsStage(top, vectorizer=vectorizer, field=stream.field)
+            run_stage(stage, stream)
+            return
+        if stream.output == "-":
+            raise click.UsageError("give -o DIR for the vectorizer and matrix (or --top K to stream records)")
+        ids, records = _collect(stream, collect_records)
+        if apply_dir is None:
+            _check_directory(stream.output)
+            matrix = fit_to_directory(vectorizer, ids, records, stream.output)
+        else:
+            matrix = apply_to_directory(vectorizer, ids, records, stream.output)
+        from nlpkit.cli._common import verbose
+
+        if verbose():
+            click.echo(f"vectorize {method}: {matrix.shape[0]:,} records x {matrix.shape[1]:,} features "
+                       f"({matrix.nnz:,} non-zero) -> {stream.output}", err=True)
+
+    # -o names a directory here (vectorizer + matrix) unless --top streams records
+    for param in command.params:
+        if param.name == "output":
+            param.type = click.Path(allow_dash=True)
+            param.help = "Directory for the vectorizer and matrix.npz; with --top, the output file of records."
+    return command
+
+
+def _collect(stream, collect_records):
+    from nlpkit import io
+
+    items = io.read_items(stream.inputs, field=stream.field, lines=stream.lines, input_format=stream.input_format)
+    ids, records, skipped = collect_records(items, stream.field, stream.on_error)
+    if skipped:
+        click.echo(f"vectorize: skipped {len(skipped):,} bad record(s); first: {skipped[0]}", err=True)
+    return ids, records
+
+
+def _check_directory(output: str) -> None:
+    from nlpkit.features.vectorizer import VECTORIZER_FILE
+
+    path = Path(output)
+    if path.is_file() or (path.is_dir() and any(path.iterdir()) and not (path / VECTORIZER_FILE).exists()):
+        raise click.BadParameter(f"{output} exists and is not a vectorizer directory; refusing to replace it", param_hint="'-o'")
+
+
+_MODES = """
+
+    \b
+    Modes:
+      -o DIR           fit on the inputs; write DIR/vectorizer.json (+ idf.npz) and DIR/matrix.npz (rows = records, with ids)
+      --apply FIT -o DIR   transform the inputs with a fitted vectorizer; write DIR/matrix.npz
+      --top K          add each record's K highest-weighted terms as `terms` and stream the records on
+    """
+
+bow = _vectorize_command("bow", "Term counts over n-grams (bag of words).")
+tfidf = _vectorize_command("tfidf", "TF-IDF weights over n-grams.")
