@@ -121,6 +121,9 @@ def import_(name, path):
 def _done(name, path):
     import json
 
+    from nlpkit.corpora import SPLITS
+
     manifest = json.loads((path / "corpus.json").read_text())
-    counts = ", ".join(f"{split} {s['records']:,}" for split, s in manifest["splits"].items())
+    splits = manifest["splits"]
+    counts = ", ".join(f"{split} {splits[split]['records']:,}" for split in SPLITS if split in splits)
     click.echo(f"{name}: {counts} records in {path}", err=True)

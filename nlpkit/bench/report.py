@@ -1,0 +1,399 @@
+"""The benchmark's report: a rich table, report.md, and a self-contained report.html with plots.
+
+Every figure comes from ``results.json`` (see :mod:`nlpkit.bench.runner`), so
+the three renderings cannot disagree. Plots are drawn with matplotlib as SVG
+and embedded as ``data:`` images: the HTML opens without a network.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from pathlib import Path
+
+
+# --------------------------------------------------------------------------- figures per row
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{100 * x:.2f}"
+
+
+def _num(x: float | None, fmt: str = "{:,.1f}") -> str:
+    return "" if x is None else fmt.format(x)
+
+
+def _weights(n: int | None) -> str:
+    if n is None:
+        return ""
+    return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
+
+
+def primary_reference(results: dict, row: dict) -> dict | None:
+    refs = row.get("references") or []
+    return results["references"].get(refs[0]) if refs else None
+
+
+def table_rows(results: dict) -> list[dict]:
+    """One dict of display strings per method, shared by the terminal, Markdown and HTML tables."""
+    rows = []
+    for r in results["methods"]:
+        ref = primary_reference(results, r)
+        done = r.get("status") == "done"
+        delta = (100 * r["accuracy"] - ref["accuracy"]) if done and ref else None
+        rows.append({
+            "method": r["method"],
+            "status": "" if done else r["status"],
+            "accuracy": _pct(r.get("accuracy")) if done else "",
+            "macro_f1": _pct(r.get("macro_f1")) if done else "",
+            "reference": f"{ref['accuracy']:.2f}" if ref else "",
+            "reference_label": ref["label"] if ref else "",
+            "delta": f"{delta:+.2f}" if delta is not None else "",
+            "train_s": _num(r.get("train_seconds")) if done else "",
+            "docs_s": _num(r.get("docs_per_second"), "{:,.0f}") if done else "",
+            "peak_mb": _num(r.get("peak_rss_mb"), "{:,.0f}") if done else "",
+            "device": r.get("device", "") if done else "",
+            "weights": _weights(r.get("n_weights")) if done else "",
+            "n": f"{r['n_train']:,}/{r['n_test']:,}" if done else "",
+            "note": "; ".join(filter(None, [r.get("note"), None if done else r.get("error"),
+                                            f"kept from the run finished {r.get('finished')}" if r.get("kept") else None])),
+            "kept": bool(r.get("kept")),
+        })
+    return rows
+
+
+COLUMNS = [  # key, header
+    ("method", "method"),
+    ("accuracy", "accuracy %"),
+    ("macro_f1", "macro-F1 %"),
+    ("reference", "published %"),
+    ("delta", "Δ"),
+    ("train_s", "train s"),
+    ("docs_s", "predict docs/s"),
+    ("peak_mb", "peak MB"),
+    ("device", "device"),
+    ("weights", "weights"),
+    ("n", "train/test docs"),
+]
+
+
+ORIGINS = {"--data": "--data", "cache": "the cached corpus", "shared": "the shared copy",
+           "sample": "the embedded sample"}
+
+
+def data_line(results: dict) -> str:
+    d = results["data"]
+    c = d["counts"]
+    origin = ORIGINS.get(d["origin"], d["origin"])
+    line = (f"{origin} {d['path']}: {c['train']:,} train + {c['valid']:,} validation "
+            f"(a seeded {d['valid_fraction']:.0%} slice of train) and {c['test']:,} test reviews")
+    if d.get("limit"):
+        line += f" (--limit {d['limit']:,}: balanced seeded subsets)"
+    return line
+
+
+def comparability(results: dict) -> str:
+    d = results["data"]
+    if d["comparable"]:
+        return "Full IMDb standard split: test figures are comparable with the published ones (beside each row)."
+    why = d.get("notice") or (f"--limit {d['limit']:,}" if d.get("limit") else "not the full standard split")
+    return f"NOT comparable with published figures: {why}."
+
+
+# --------------------------------------------------------------------------- terminal
+
+
+def rich_table(results: dict):
+    from rich.table import Table
+
+    table = Table(title=f"IMDb benchmark ({'comparable' if results['data']['comparable'] else 'NOT comparable'} "
+                        "with published figures)")
+    for key, header in COLUMNS:
+        table.add_column(header, justify="left" if key in ("method", "device") else "right", no_wrap=key == "method")
+    for row in table_rows(results):
+        if row["status"]:
+            style = "red" if row["status"] == "failed" else "dim"
+            table.add_row(row["method"], f"[{style}]{row['status']}[/]", *[""] * (len(COLUMNS) - 2))
+            continue
+        cells = [row[key] for key, _ in COLUMNS]
+        if row["kept"]:
+            cells[0] += " [dim](kept)[/]"
+        table.add_row(*cells)
+    return table
+
+
+# --------------------------------------------------------------------------- Markdown
+
+
+def render_markdown(results: dict) -> str:
+    rows = table_rows(results)
+    out = ["# IMDb benchmark", ""]
+    out += [f"- **Data**: {data_line(results)}.", f"- **{comparability(results)}**",
+            f"- **Preprocessing** (the same for every method): `{results['preprocessing']['description']}`.",
+            f"- **Device**: {results['device']['used']} (asked: {results['device']['requested']}); seed "
+            f"{results['seed']}; {_hardware_line(results)}.",
+            f"- **Time**: {results['method_seconds']:,.0f} s in the methods' processes; this invocation took "
+            f"{results['wall_seconds']:,.0f} s (methods kept from an earlier run are not re-timed).", ""]
+    headers = [h for _, h in COLUMNS]
+    out.append("| " + " | ".join(headers) + " |")
+    out.append("|" + "|".join("---" if k in ("method", "device") else "---:" for k, _ in COLUMNS) + "|")
+    for row in rows:
+        if row["status"]:
+            out.append(f"| {row['method']} | {row['status']} |" + " |" * (len(COLUMNS) - 2))
+        else:
+            out.append("| " + " | ".join(row[k] for k, _ in COLUMNS) + " |")
+    notes = [f"- `{r['method']}`: {r['note']}" for r in rows if r["note"]]
+    if notes:
+        out += ["", "Notes:", ""] + notes
+    out += ["", "Published reference figures (IMDb test accuracy, standard split):", ""]
+    for ref in results["references"].values():
+        out.append(f"- {ref['accuracy']:.2f}: {ref['source']}")
+    out += ["", "Columns: accuracy and macro-F1 on the test reviews; Δ = accuracy minus the published figure of the "
+            "row's family; train s = wall time of `fit`; predict docs/s = test reviews per second of "
+            "`predict_proba`; peak MB = peak resident memory of the method's own process (data included); "
+            "weights = numbers stored in the saved model.", "",
+            f"Every figure, the seeds, library versions and data fingerprints: `results.json`. "
+            f"Plots: `report.html`.", ""]
+    return "\n".join(out)
+
+
+def _hardware_line(results: dict) -> str:
+    h = results["hardware"]
+    parts = [h.get("cpu") or h.get("machine"), f"{h.get('cpus_usable') or h.get('cpus')} CPU cores"]
+    if h.get("memory_gb"):
+        parts.append(f"{h['memory_gb']} GB RAM")
+    if h.get("gpu"):
+        parts.append(h["gpu"])
+    return ", ".join(str(p) for p in parts if p)
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def _svg(fig) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    return buffer.getvalue()
+
+
+def _done(results: dict) -> list[dict]:
+    return [r for r in results["methods"] if r.get("status") == "done"]
+
+
+def plot_accuracy(results: dict) -> str | None:
+    from matplotlib.figure import Figure
+
+    done = _done(results)
+    if not done:
+        return None
+    fig = Figure(figsize=(7.5, 0.55 * len(done) + 1.4))
+    ax = fig.subplots()
+    y = list(range(len(done)))[::-1]
+    acc = [100 * r["accuracy"] for r in done]
+    ax.barh([v + 0.18 for v in y], acc, height=0.36, color="#3b6ea8", label="this run")
+    refs = [primary_reference(results, r) for r in done]
+    ref_y = [v - 0.18 for v, ref in zip(y, refs) if ref]
+    ax.barh(ref_y, [ref["accuracy"] for ref in refs if ref], height=0.36, color="#c9c9c9", label="published")
+    for v, a in zip(y, acc):
+        ax.text(a + 0.2, v + 0.18, f"{a:.2f}", va="center", fontsize=8)
+    for v, ref in zip(y, refs):
+        if ref:
+            ax.text(ref["accuracy"] + 0.2, v - 0.18, f"{ref['accuracy']:.2f} {ref['label']}", va="center",
+                    fontsize=7, color="#555")
+    ceiling = results["references"].get(results.get("ceiling") or "")
+    if ceiling:
+        ax.axvline(ceiling["accuracy"], color="#b0413e", linestyle="--", linewidth=1, label=ceiling["label"])
+    ax.set_yticks(y, [r["method"] for r in done])
+    low = min(acc + [ref["accuracy"] for ref in refs if ref])
+    ax.set_xlim(max(0, low - 8), 100)
+    ax.set_xlabel("test accuracy (%)")
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(done) - 0.12), ncol=3, fontsize=8, frameon=False)
+    ax.set_title("Accuracy per method beside its published reference")
+    return _svg(fig)
+
+
+def plot_accuracy_vs_time(results: dict) -> str | None:
+    from matplotlib.figure import Figure
+
+    done = [r for r in _done(results) if r.get("train_seconds")]
+    if not done:
+        return None
+    fig = Figure(figsize=(7.5, 4.5))
+    ax = fig.subplots()
+    families = sorted({r["family"] for r in done})
+    colors = dict(zip(families, ["#3b6ea8", "#e08a2c", "#4a9a5b", "#b0413e", "#7a5aa6"]))
+    for family in families:
+        rows = [r for r in done if r["family"] == family]
+        ax.scatter([r["train_seconds"] for r in rows], [100 * r["accuracy"] for r in rows], s=40,
+                   color=colors[family], label=family)
+    for r in done:
+        ax.annotate(r["method"], (r["train_seconds"], 100 * r["accuracy"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=8)
+    times = [r["train_seconds"] for r in done]
+    log = max(times) / min(times) > 10
+    if log:
+        ax.set_xscale("log")
+    ax.set_xlabel("train time (s, log scale)" if log else "train time (s)")
+    ax.set_ylabel("test accuracy (%)")
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Accuracy against train time")
+    return _svg(fig)
+
+
+def plot_confusions(results: dict) -> str | None:
+    from matplotlib.figure import Figure
+
+    done = _done(results)
+    if not done:
+        return None
+    cols = min(4, len(done))
+    rows = (len(done) + cols - 1) // cols
+    fig = Figure(figsize=(2.8 * cols, 2.6 * rows + 0.3), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[len(done):]:
+        ax.set_visible(False)
+    for ax, r in zip(axes.flat, done):
+        matrix = r["test"]["confusion"]["matrix"]
+        labels = r["test"]["confusion"]["labels"]
+        total = max(1, sum(map(sum, matrix)))
+        ax.imshow(matrix, cmap="Blues", vmin=0, vmax=max(max(row) for row in matrix) or 1)
+        for i, row in enumerate(matrix):
+            for j, count in enumerate(row):
+                ax.text(j, i, f"{count:,}\n{100 * count / total:.1f}%", ha="center", va="center", fontsize=8,
+                        color="white" if i == j else "black")
+        ax.set_xticks(range(len(labels)), labels, fontsize=8)
+        ax.set_yticks(range(len(labels)), labels, fontsize=8)
+        ax.set_xlabel("predicted", fontsize=8)
+        ax.set_ylabel("true", fontsize=8, labelpad=0)
+        ax.set_title(r["method"], fontsize=9)
+    fig.suptitle("Confusion matrices (test)", fontsize=10)
+    return _svg(fig)
+
+
+def _curve_keys(history: list[dict]) -> list[str]:
+    """The per-epoch series worth drawing: losses and accuracies."""
+    keys: list[str] = []
+    for row in history:
+        for k, v in row.items():
+            if ("loss" in k or "acc" in k) and isinstance(v, (int, float)) and k not in keys:
+                keys.append(k)
+    return keys
+
+
+def plot_learning_curves(results: dict) -> str | None:
+    from matplotlib.figure import Figure
+
+    curves = [r for r in _done(results) if r.get("history")]
+    if not curves:
+        return None
+    fig = Figure(figsize=(7.5, 3.2 * len(curves)))
+    axes = fig.subplots(len(curves), 2, squeeze=False)
+    for (loss_ax, acc_ax), r in zip(axes, curves):
+        history = r["history"]
+        x = [row.get("epoch", i + 1) for i, row in enumerate(history)]
+        for key in _curve_keys(history):
+            ax = loss_ax if "loss" in key else acc_ax
+            points = [(xi, row[key]) for xi, row in zip(x, history) if isinstance(row.get(key), (int, float))]
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=key)
+        for ax, what in ((loss_ax, "loss"), (acc_ax, "accuracy")):
+            ax.set_title(f"{r['method']}: {what}", fontsize=9)
+            ax.set_xlabel("epoch", fontsize=8)
+            ax.grid(True, alpha=0.3)
+            if ax.lines:
+                ax.legend(fontsize=7)
+    fig.suptitle("Learning curves (neural methods)", fontsize=10)
+    return _svg(fig)
+
+
+PLOTS = [
+    ("accuracy", "Accuracy beside the published figures", plot_accuracy),
+    ("time", "Accuracy against train time", plot_accuracy_vs_time),
+    ("confusion", "Confusion matrices", plot_confusions),
+    ("learning", "Learning curves", plot_learning_curves),
+]
+
+
+def render_plots(results: dict) -> dict[str, str | None]:
+    import matplotlib
+
+    matplotlib.rcParams["svg.hashsalt"] = "nlpkit"  # stable ids: the same results give the same SVG
+    return {key: draw(results) for key, _, draw in PLOTS}
+
+
+# --------------------------------------------------------------------------- HTML
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
+color:#222;line-height:1.45}
+h1{margin-bottom:.2em} table{border-collapse:collapse;margin:1em 0;font-size:14px}
+th,td{padding:.3em .6em;border-bottom:1px solid #ddd} th{background:#f3f3f3;text-align:left}
+td.num{text-align:right;font-variant-numeric:tabular-nums} .warn{background:#fff4e0;border-left:4px solid #e08a2c;
+padding:.5em 1em} .ok{background:#eef6ee;border-left:4px solid #4a9a5b;padding:.5em 1em} .muted{color:#777}
+figure{margin:1.5em 0} figure img{max-width:100%;height:auto;display:block} figcaption{font-weight:600;margin:.4em 0}
+code{background:#f3f3f3;padding:.1em .3em;border-radius:3px}
+"""
+
+
+def render_html(results: dict, plots: dict[str, str | None]) -> str:
+    e = html.escape
+    rows = table_rows(results)
+    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+             "<title>nlpkit IMDb benchmark</title>", f"<style>{_CSS}</style></head><body>",
+             "<h1>IMDb benchmark</h1>",
+             f'<p class="muted">nlpkit {e(results["versions"].get("nlpkit", ""))}, {e(results["created"])}</p>',
+             f'<p class="{"ok" if results["data"]["comparable"] else "warn"}">{e(comparability(results))}</p>',
+             "<ul>",
+             f"<li><b>Data</b>: {e(data_line(results))}.</li>",
+             f"<li><b>Preprocessing</b> (the same for every method): <code>"
+             f"{e(results['preprocessing']['description'])}</code>.</li>",
+             f"<li><b>Device</b>: {e(results['device']['used'])}; seed {results['seed']}; "
+             f"{e(_hardware_line(results))}.</li>",
+             f"<li><b>Time</b>: {results['method_seconds']:,.0f} s in the methods' processes; this run "
+             f"{results['wall_seconds']:,.0f} s.</li>",
+             "</ul>", '<table id="results"><thead><tr>']
+    parts += [f"<th>{e(h)}</th>" for _, h in COLUMNS]
+    parts.append("</tr></thead><tbody>")
+    for row in rows:
+        if row["status"]:
+            parts.append(f"<tr><td>{e(row['method'])}</td><td colspan=\"{len(COLUMNS) - 1}\" class=\"muted\">"
+                         f"{e(row['status'])}: {e(row['note'])}</td></tr>")
+            continue
+        cells = []
+        for key, _ in COLUMNS:
+            value = e(row[key])
+            if key == "reference" and value:
+                value = f'<span title="{e(row["reference_label"])}">{value}</span>'
+            cells.append(f'<td{"" if key in ("method", "device") else " class=num"}>{value}</td>')
+        parts.append(f"<tr>{''.join(cells)}</tr>")
+    parts.append("</tbody></table>")
+    notes = [r for r in rows if r["note"] and not r["status"]]
+    if notes:
+        parts.append("<p><b>Notes</b></p><ul>" + "".join(
+            f"<li><code>{e(r['method'])}</code>: {e(r['note'])}</li>" for r in notes) + "</ul>")
+    for key, caption, _ in PLOTS:
+        svg = plots.get(key)
+        if svg is None:
+            parts.append(f'<figure><figcaption>{e(caption)}</figcaption><p class="muted">No data for this plot in '
+                         "this run.</p></figure>")
+            continue
+        data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
+        parts.append(f'<figure id="plot-{key}"><figcaption>{e(caption)}</figcaption>'
+                     f'<img alt="{e(caption)}" src="data:image/svg+xml;base64,{data}"></figure>')
+    parts.append("<h2>Published reference figures</h2><ul>")
+    parts += [f"<li>{ref['accuracy']:.2f}: {e(ref['source'])}</li>"
+              for ref in results["references"].values()]
+    parts.append("</ul><p class=muted>Every figure, seed, library version and data fingerprint is in "
+                 "<code>results.json</code> beside this file.</p></body></html>")
+    return "\n".join(parts)
+
+
+def write_reports(results: dict, out: str | Path) -> dict[str, Path]:
+    from nlpkit.models.base import atomic_write_bytes
+
+    out = Path(out)
+    paths = {"md": out / "report.md", "html": out / "report.html"}
+    atomic_write_bytes(paths["md"], render_markdown(results).encode("utf-8"))
+    atomic_write_bytes(paths["html"], render_html(results, render_plots(results)).encode("utf-8"))
+    return paths

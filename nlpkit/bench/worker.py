@@ -1,0 +1,170 @@
+"""One benchmark method in its own process: ``python -m nlpkit.bench.worker SPEC.json``.
+
+A fresh process per method keeps the figures honest: its peak memory is its
+own, one method's threads or leaks do not slow the next, and a crash costs one
+row of the table. The worker trains through the model registry (the code path
+of ``nlpkit train``), touches the test split once, saves the model directory and
+writes its result file. Progress goes to the parent as JSON lines on the
+original stdout; everything else the libraries print goes to stderr (a log file).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process and its finished children, in MB."""
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) * scale / 1e6
+
+
+def count_weights(model, directory: Path) -> int | None:
+    """How many numbers the trained model holds: its own count if it has one, else its weight files'."""
+    counter = getattr(model, "n_parameters", None)
+    if callable(counter):
+        return int(counter())
+    total, found = 0, False
+    for path in directory.rglob("*"):
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as arrays:
+                total += sum(arrays[name].size for name in arrays.files)
+            found = True
+        elif path.suffix == ".safetensors":
+            total += _safetensors_numel(path)
+            found = True
+    return total if found else None
+
+
+def _safetensors_numel(path: Path) -> int:
+    # the header is 8 bytes of little-endian length, then JSON with each tensor's shape
+    with open(path, "rb") as f:
+        length = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(length))
+    return sum(int(np.prod(t["shape"])) for name, t in header.items() if name != "__metadata__")
+
+
+def learning_curve(model, directory: Path) -> list[dict] | None:
+    """Per-epoch metrics of a neural model: its ``history_``, else the model directory's metrics.jsonl."""
+    history = getattr(model, "history_", None)
+    if history:
+        return [dict(row) for row in history]
+    log = directory / "metrics.jsonl"
+    if log.is_file():
+        return [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    return None
+
+
+def import_libraries(kind: str) -> None:
+    """Import the kind's libraries (its ``libraries`` distributions) before the clock starts:
+    train time should measure training, not the first import of scikit-learn or torch."""
+    import importlib
+    from importlib.metadata import packages_distributions
+
+    from nlpkit.models.base import model_class
+
+    wanted = set(getattr(model_class(kind), "libraries", ()))
+    for module, distributions in packages_distributions().items():
+        if wanted & set(distributions) and not module.startswith("_"):
+            try:
+                importlib.import_module(module)
+            except Exception:  # a library that fails to import fails in fit, where it is reported
+                pass
+
+
+def run(spec: dict, emit) -> dict:
+    from nlpkit.bench.data import balanced_subset
+    from nlpkit.io import read_records
+    from nlpkit.models.evaluation import classification_metrics
+    from nlpkit.models.training import Dataset, kind_parameters, model_input, save_trained, train_model
+
+    seed = spec["seed"]
+    settings = spec["settings"]
+    data_dir = Path(spec["data_dir"])
+    emit("load")
+    splits = {}
+    for name in ("train", "valid", "test"):
+        records = balanced_subset(list(read_records(str(data_dir / f"{name}.jsonl.gz"))),
+                                  settings.get(f"{name}_limit"), seed)
+        splits[name] = Dataset(name, [model_input(r) for r in records], [r["label"] for r in records])
+    train, valid, test = splits["train"], splits["valid"], splits["test"]
+
+    params = dict(spec["params"])
+    if spec.get("device") and "device" in kind_parameters(spec["kind"]):
+        params.setdefault("device", spec["device"])
+    import_libraries(spec["kind"])
+    memory_before = peak_rss_mb()
+    emit("train")
+    # the code path of `nlpkit train`: build the kind from the registry, fit, score on validation
+    trained = train_model(spec["kind"], params, train, valid, seed=seed,
+                          on_phase=lambda message: emit(message.split(" on ")[0]))
+    model = trained.model
+
+    emit("predict")  # the one time this method touches the test split
+    started = time.perf_counter()
+    probs = np.asarray(model.predict_proba(test.records))
+    predict_seconds = time.perf_counter() - started
+    predictions = [model.labels_[i] for i in probs.argmax(axis=1)]
+    metrics = classification_metrics(test.labels, predictions, model.labels_)
+
+    emit("save")
+    model_dir = Path(spec["model_dir"])
+    save_trained(trained, model_dir, seed=seed)
+    return {
+        "method": spec["method"],
+        "kind": spec["kind"],
+        "status": "done",
+        "run_key": spec["run_key"],
+        "params": model.get_params(),
+        "device": str(getattr(model, "device_", None) or params.get("device") or "cpu"),
+        "n_train": trained.n_train,
+        "n_valid": trained.n_valid,
+        "n_test": len(test),
+        "note": settings.get("note"),
+        "accuracy": metrics["accuracy"],
+        "macro_f1": metrics["macro_f1"],
+        "valid_accuracy": trained.metrics.get("accuracy"),
+        "test": metrics,
+        "train_seconds": round(trained.fit_seconds, 3),
+        "predict_seconds": round(predict_seconds, 3),
+        "docs_per_second": round(len(test) / predict_seconds, 1) if predict_seconds > 0 else None,
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rss_before_fit_mb": round(memory_before, 1),
+        "n_weights": count_weights(model, model_dir),
+        "history": learning_curve(model, model_dir),
+        "model_dir": str(model_dir),
+        "data_fingerprint": trained.fingerprint,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def main(argv: list[str]) -> int:
+    from nlpkit.models.base import write_json
+
+    spec = json.loads(Path(argv[0]).read_text())
+    # Progress lines go to the parent on the original stdout; anything a library prints
+    # (to Python's stdout or straight to file descriptor 1) lands in the log with stderr.
+    events = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+
+    def emit(phase: str) -> None:
+        events.write(json.dumps({"phase": phase, "time": time.time()}) + "\n")
+
+    result = run(spec, emit)
+    write_json(Path(spec["result"]), result)
+    emit("done")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
