@@ -28,6 +28,7 @@ COMMANDS = {
     "predict": "nlpkit.cli.predict:predict",
     "evaluate": "nlpkit.cli.evaluate:evaluate",
     "inspect": "nlpkit.cli.inspect:inspect",
+    "bench": "nlpkit.cli.bench:bench",
     "corpora": "nlpkit.cli.corpora:corpora",
     "doctor": "nlpkit.cli.doctor:doctor",
 }
