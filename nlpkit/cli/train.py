@@ -54,9 +54,31 @@ def model_options(f):
         click.option("--beta", type=click.FloatRange(0, 1), default=None, help="NB-SVM interpolation weight."),
         click.option("--classifier", type=click.Choice(["svm", "lr"]), default=None, help="NB-SVM's linear model."),
         click.option("--bucket", type=click.IntRange(min=1), default=None, help="fastText hash buckets for n-grams."),
-        click.option("--min-count", type=click.IntRange(min=1), default=None, help="fastText minimum word count."),
-        click.option("--threads", type=click.IntRange(min=1), default=None, help="fastText threads (1 is deterministic)."),
+        click.option("--min-count", type=click.IntRange(min=1), default=None, help="Minimum word count (fasttext; lstm, bilstm, gru vocabulary)."),
+        click.option("--threads", type=click.IntRange(min=1), default=None, help="fastText threads (1 is deterministic); torch CPU threads (neural)."),
         # --- neural (issue 5): lstm, bilstm, gru, bert ---
+        click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Vocabulary size, <pad> and <unk> included (lstm, bilstm, gru)."),
+        click.option("--vectors", default=None, metavar="SPEC", help="Initialise embeddings from vectors: an nlpkit vectors dir, a word2vec/GloVe/fastText file, or glove-6b-50d (lstm, bilstm, gru)."),
+        click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the --vectors embeddings fixed (lstm, bilstm, gru)."),
+        click.option("--max-len", type=click.IntRange(min=1), default=None, help="Tokens kept per text (neural; bert counts [CLS]/[SEP])."),
+        click.option("--truncate", type=click.Choice(["head", "tail", "head+tail"]), default=None, help="What a longer text keeps: its start, its end, or both (a quarter from the start; Sun et al. 2019) (neural)."),
+        click.option("--padding", type=click.Choice(["pre", "post", "packed"]), default=None, help="Pad before or after the tokens, or pack the sequences (lstm, bilstm, gru)."),
+        click.option("--hidden", type=click.IntRange(min=1), default=None, help="Recurrent state size (lstm, bilstm, gru)."),
+        click.option("--layers", type=click.IntRange(min=1), default=None, help="Stacked recurrent layers (lstm, bilstm, gru)."),
+        click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="Dropout on embeddings and the pooled state (lstm, bilstm, gru)."),
+        click.option("--pooling", type=click.Choice(["last", "max", "mean"]), default=None, help="Text vector: the last state, or max/mean over time (lstm, bilstm, gru)."),
+        click.option("--clip", type=click.FloatRange(min=0), default=None, help="Clip the gradient norm to this (0: off) (neural)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (neural)."),
+        click.option("--grad-accum", type=click.IntRange(min=1), default=None, help="Batches per optimizer step (neural)."),
+        click.option("--patience", type=click.IntRange(min=0), default=None, help="Early stopping: epochs without a better --monitor value (0: off) (neural)."),
+        click.option("--monitor", type=click.Choice(["loss", "accuracy"]), default=None, help="Validation metric for model-best/ and early stopping (neural)."),
+        click.option("--checkpoint", default=None, metavar="NAME_OR_DIR", help="Pre-trained transformer: a local directory or a hub name (bert; default: the offline all-MiniLM-L6-v2)."),
+        click.option("--warmup", type=click.FloatRange(0, 1, max_open=True), default=None, help="Share of steps with a linear learning-rate warm-up (bert)."),
+        click.option("--weight-decay", type=click.FloatRange(min=0), default=None, help="AdamW weight decay (bert)."),
+        click.option("--device", default=None, metavar="auto|cpu|cuda|cuda:N|mps", help="Where to train (neural; auto: cuda, then mps, then cpu)."),
+        click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes (neural; default: 2 on CUDA, else 0)."),
+        click.option("--save-every", type=click.IntRange(min=0), default=None, help="Also checkpoint model-last/ every N optimizer steps (neural)."),
+        click.option("--resume", is_flag=False, flag_value="latest", default=None, metavar="[DIR]", help="Continue an interrupted run from -o's model-last/, or from DIR (neural)."),
         # --- embeddings (issue 7): w2v-lr ---
     ]
     for decorator in reversed(blocks):
@@ -94,6 +116,8 @@ def train(ctx, model, train, valid, output, seed, field, label_field, valid_frac
         raise click.BadParameter(f"{model!r} is not a model kind; choose from {', '.join(kinds)}", param_hint="'--model'")
     _check_output(output)
     params = {name: value for name, value in options.items() if value is not None}
+    if _takes(model, "run_dir"):  # neural kinds checkpoint into the output directory as they train
+        params["run_dir"] = output
     show = verbose()
     console = _stderr_console() if show else None
 
@@ -124,10 +148,17 @@ def _check_output(output: str) -> None:
     from nlpkit.models.base import MANIFEST
 
     path = Path(output)
-    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
+    interrupted_run = (path / "model-last").is_dir()  # a neural run to --resume
+    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists() and not interrupted_run:
         raise click.BadParameter(
             f"{output} exists and is not a model directory; refusing to replace it", param_hint="'-o'"
         )
+
+
+def _takes(kind: str, name: str) -> bool:
+    from nlpkit.models.training import kind_parameters
+
+    return name in kind_parameters(kind)
 
 
 def _flag(ctx: click.Context, name: str) -> str:

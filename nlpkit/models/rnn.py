@@ -1,0 +1,214 @@
+"""LSTM, BiLSTM and GRU text classifiers (model kinds ``lstm``, ``bilstm``, ``gru``).
+
+Embedding (from the training vocabulary, optionally initialised from
+pre-trained ``vectors`` and frozen) -> recurrent layers -> pooling over time
+(``last`` state, ``max`` or ``mean``) -> dropout -> linear layer. Trained with
+Adam and gradient clipping through the shared loop in ``neural.py``.
+
+Files in the model directory: ``weights.safetensors`` (the torch module),
+``vocab.json`` (the id of every token) and ``rnn.json`` (the module's shape).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from nlpkit.models.base import ModelError, write_json
+from nlpkit.models.neural import Collate, NeuralClassifier
+from nlpkit.models.vocab import PAD_ID, PADDING_CHOICES, TRUNCATE_CHOICES, Vocab, record_tokens, truncate
+
+POOLING_CHOICES = ("last", "max", "mean")
+
+
+class RNNModule(nn.Module):
+    """Embedding, LSTM/GRU, pooling, classifier. `padding` says how the batch is laid out."""
+
+    def __init__(self, cell: str, bidirectional: bool, vocab_size: int, dim: int, hidden: int, layers: int,
+                 dropout: float, pooling: str, padding: str, n_labels: int):
+        super().__init__()
+        self.cell, self.bidirectional, self.pooling, self.padding, self.hidden = cell, bidirectional, pooling, padding, hidden
+        self.embedding = nn.Embedding(vocab_size, dim, padding_idx=PAD_ID)
+        rnn_class = nn.LSTM if cell == "lstm" else nn.GRU
+        self.rnn = rnn_class(dim, hidden, num_layers=layers, batch_first=True, bidirectional=bidirectional,
+                             dropout=dropout if layers > 1 else 0.0)
+        self.dropout = nn.Dropout(dropout)
+        self.classifier = nn.Linear(hidden * (2 if bidirectional else 1), n_labels)
+
+    def forward(self, input_ids, lengths, attention_mask):
+        embedded = self.dropout(self.embedding(input_ids))
+        if self.padding == "packed":
+            packed = pack_padded_sequence(embedded, lengths.cpu(), batch_first=True, enforce_sorted=False)
+            outputs, final = self.rnn(packed)
+            if self.pooling == "last":
+                h_n = final[0] if self.cell == "lstm" else final  # (layers * directions, batch, hidden)
+                pooled = torch.cat([h_n[-2], h_n[-1]], dim=1) if self.bidirectional else h_n[-1]
+                return self.classifier(self.dropout(pooled))
+            outputs, _ = pad_packed_sequence(outputs, batch_first=True, total_length=input_ids.size(1))
+        else:
+            outputs, _ = self.rnn(embedded)
+        if self.pooling == "last":
+            pooled = self._last_states(outputs, lengths)
+        else:
+            mask = attention_mask.unsqueeze(-1).bool()
+            if self.pooling == "max":
+                pooled = outputs.masked_fill(~mask, float("-inf")).max(dim=1).values
+            else:
+                pooled = (outputs * mask).sum(dim=1) / lengths.unsqueeze(1).to(outputs.dtype)
+        return self.classifier(self.dropout(pooled))
+
+    def _last_states(self, outputs, lengths):
+        """Each direction's state after its last real token, in a padded (pre or post) batch."""
+        rows = torch.arange(outputs.size(0), device=outputs.device)
+        width = outputs.size(1)
+        lengths = lengths.to(outputs.device)
+        if self.padding == "pre":  # tokens sit at the end: forward ends at width-1, backward at the first token
+            forward_end, backward_end = torch.full_like(lengths, width - 1), width - lengths
+        else:
+            forward_end, backward_end = lengths - 1, torch.zeros_like(lengths)
+        forward = outputs[rows, forward_end, : self.hidden]
+        if not self.bidirectional:
+            return forward
+        return torch.cat([forward, outputs[rows, backward_end, self.hidden :]], dim=1)
+
+
+class RNNClassifier(NeuralClassifier):
+    """Shared by the three kinds; they differ in cell and direction only."""
+
+    cell = "lstm"
+    bidirectional = False
+
+    def __init__(self, vocab_size: int = 30000, min_count: int = 2, dim: int = 100, vectors: str | None = None,
+                 freeze_embeddings: bool = False, max_len: int = 256, padding: str = "pre", truncate: str = "head",
+                 hidden: int = 128, layers: int = 1, dropout: float = 0.3, pooling: str = "last", clip: float = 5.0,
+                 epochs: int = 5, lr: float = 1e-3, batch_size: int = 64, grad_accum: int = 1, patience: int = 0,
+                 monitor: str = "loss", device: str = "auto", seed: int = 0, save_every: int = 0,
+                 workers: int | None = None, threads: int | None = None, resume: str | None = None,
+                 run_dir: str | None = None):
+        self.vocab_size, self.min_count, self.dim, self.vectors = vocab_size, min_count, dim, vectors
+        self.freeze_embeddings, self.max_len, self.padding, self.truncate = freeze_embeddings, max_len, padding, truncate
+        self.hidden, self.layers, self.dropout, self.pooling, self.clip = hidden, layers, dropout, pooling, clip
+        self.epochs, self.lr, self.batch_size, self.grad_accum = epochs, lr, batch_size, grad_accum
+        self.patience, self.monitor, self.device, self.seed = patience, monitor, device, seed
+        self.save_every, self.workers, self.threads, self.resume = save_every, workers, threads, resume
+        self.run_dir = run_dir
+
+    def _check_params(self) -> None:
+        for name, value, choices in (("padding", self.padding, PADDING_CHOICES), ("truncate", self.truncate, TRUNCATE_CHOICES),
+                                     ("pooling", self.pooling, POOLING_CHOICES), ("monitor", self.monitor, ("loss", "accuracy"))):
+            if value not in choices:
+                raise ModelError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        for name in ("max_len", "hidden", "layers", "epochs", "batch_size", "grad_accum", "vocab_size", "min_count"):
+            if getattr(self, name) < 1:
+                raise ModelError(f"{name} must be at least 1")
+
+    def fit(self, records, labels, valid=None):
+        self._check_params()
+        return super().fit(records, labels, valid)
+
+    # -- hooks of the loop
+
+    def _build(self, records, labels) -> None:
+        self.vocab_ = Vocab.build((record_tokens(r) for r in records), max_size=self.vocab_size, min_count=self.min_count)
+        keyed_vectors = None
+        if self.vectors:
+            from nlpkit.embeddings.vectors import load_vectors
+
+            keyed_vectors = load_vectors(self.vectors)
+        self.shape_ = {
+            "cell": self.cell, "bidirectional": self.bidirectional, "vocab_size": len(self.vocab_),
+            "dim": keyed_vectors.vector_size if keyed_vectors is not None else self.dim,
+            "hidden": self.hidden, "layers": self.layers, "dropout": self.dropout, "pooling": self.pooling,
+            "padding": self.padding, "n_labels": len(self.labels_),
+        }
+        self.module_ = RNNModule(**self.shape_)
+        if keyed_vectors is not None:
+            self.vectors_found_ = _init_embeddings(self.module_.embedding, self.vocab_, keyed_vectors)
+        if self.freeze_embeddings:
+            self.module_.embedding.weight.requires_grad_(False)
+
+    def _encode(self, records):
+        return [truncate(self.vocab_.encode(record_tokens(r)), self.max_len, self.truncate) or [] for r in records]
+
+    def _logits(self, module, batch):
+        return module(batch["input_ids"], batch["lengths"], batch["attention_mask"])
+
+    def _collate(self) -> Collate:
+        return Collate(pad_id=PAD_ID, side=self.padding)
+
+    def _make_optimizer(self, module):
+        return torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=self.lr)
+
+    # -- files
+
+    def _save_module_files(self, directory: Path) -> None:
+        from safetensors.torch import save_file
+
+        state = {k: v.detach().to("cpu").contiguous() for k, v in self.module_.state_dict().items()}
+        save_file(state, str(directory / "weights.safetensors"))
+        self.vocab_.save(directory / "vocab.json")
+        write_json(directory / "rnn.json", self.shape_)
+
+    def _load_module_state(self, directory: Path) -> None:
+        from safetensors.torch import load_file
+
+        self.module_.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))
+
+    def _restore_from(self, directory: Path, manifest: dict) -> None:
+        self.vocab_ = Vocab.load(directory / "vocab.json")
+        self.shape_ = json.loads((directory / "rnn.json").read_text(encoding="utf-8"))
+        self.module_ = RNNModule(**self.shape_)
+        if self.freeze_embeddings:
+            self.module_.embedding.weight.requires_grad_(False)
+
+    @classmethod
+    def load_weights(cls, directory: Path, manifest: dict):
+        from nlpkit.device import resolve_device, set_threads
+
+        model = cls(**manifest["params"])  # run-only parameters (device, threads) keep their defaults
+        model.labels_ = list(manifest["labels"])
+        model._restore_from(Path(directory), manifest)
+        model._load_module_state(directory)
+        model.module_.eval()
+        model.device_ = resolve_device(model.device)
+        set_threads(model.threads)
+        return model
+
+
+def _init_embeddings(embedding: nn.Embedding, vocab: Vocab, keyed_vectors) -> int:
+    """Copy pre-trained vectors into the rows of known words; the rest keep a random init of the same scale."""
+    import numpy as np
+
+    rows, vectors = [], []
+    for i, token in enumerate(vocab.itos[2:], start=2):
+        for candidate in (token, token.lower()):
+            if candidate in keyed_vectors.key_to_index:
+                rows.append(i)
+                vectors.append(keyed_vectors[candidate])
+                break
+    with torch.no_grad():
+        if vectors:
+            found = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
+            embedding.weight.normal_(0.0, float(found.std()))
+            embedding.weight[rows] = found
+        embedding.weight[PAD_ID].zero_()
+    return len(rows)
+
+
+class LSTMClassifier(RNNClassifier):
+    kind = "lstm"
+    cell, bidirectional = "lstm", False
+
+
+class BiLSTMClassifier(RNNClassifier):
+    kind = "bilstm"
+    cell, bidirectional = "lstm", True
+
+
+class GRUClassifier(RNNClassifier):
+    kind = "gru"
+    cell, bidirectional = "gru", False
