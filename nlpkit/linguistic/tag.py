@@ -1,0 +1,105 @@
+"""POS tagging: spaCy's tagger, or NLTK's averaged perceptron as the light engine.
+
+Both write ``pos`` (Penn Treebank tags) and ``upos`` (Universal POS) aligned
+with ``tokens``. NLTK's Penn tags are mapped to UPOS with the table NLTK uses
+for ``tagset='universal'`` (its ``en-ptb.map``), embedded here because that
+data package is often not installed.
+"""
+
+from __future__ import annotations
+
+from nlpkit.linguistic.annotate.runner import SpacyStage
+from nlpkit.stage import Stage, get_text
+
+ENGINES = ("spacy", "nltk")
+
+# Penn Treebank -> universal tagset (Petrov, Das and McDonald 2012), as in NLTK's
+# universal_tagset/en-ptb.map (nltk_data, taggers/universal_tagset). NLTK's universal
+# tagset names: "." is punctuation, "PRT" particles, "CONJ" conjunctions. We then rename
+# those three to their UD UPOS equivalents (PUNCT, PART, CCONJ) so both engines speak UD.
+PTB_UNIVERSAL = {
+    "!": ".", "#": ".", "$": ".", "''": ".", "(": ".", ")": ".", ",": ".", "-LRB-": ".", "-RRB-": ".",
+    ".": ".", ":": ".", "?": ".", "CC": "CONJ", "CD": "NUM", "CD|RB": "X", "DT": "DET", "EX": "DET",
+    "FW": "X", "IN": "ADP", "IN|RP": "ADP", "JJ": "ADJ", "JJR": "ADJ", "JJRJR": "ADJ", "JJS": "ADJ",
+    "JJ|RB": "ADJ", "JJ|VBG": "ADJ", "LS": "X", "MD": "VERB", "NN": "NOUN", "NNP": "NOUN",
+    "NNPS": "NOUN", "NNS": "NOUN", "NN|NNS": "NOUN", "NN|SYM": "NOUN", "NN|VBG": "NOUN",
+    "NP": "NOUN", "PDT": "DET", "POS": "PRT", "PRP": "PRON", "PRP$": "PRON", "PRP|VBP": "PRON",
+    "PRT": "PRT", "RB": "ADV", "RBR": "ADV", "RBS": "ADV", "RB|RP": "ADV", "RB|VBG": "ADV",
+    "RN": "X", "RP": "PRT", "SYM": "X", "TO": "PRT", "UH": "X", "VB": "VERB", "VBD": "VERB",
+    "VBD|VBN": "VERB", "VBG": "VERB", "VBG|NN": "VERB", "VBN": "VERB", "VBP": "VERB",
+    "VBP|TO": "VERB", "VBZ": "VERB", "VP": "VERB", "WDT": "DET", "WH": "X", "WP": "PRON",
+    "WP$": "PRON", "WRB": "ADV", "``": ".",
+}
+UNIVERSAL_TO_UPOS = {".": "PUNCT", "PRT": "PART", "CONJ": "CCONJ"}
+
+
+def ptb_to_upos(tag: str) -> str:
+    """Penn Treebank tag -> UPOS via NLTK's universal mapping ('X' when unknown)."""
+    universal = PTB_UNIVERSAL.get(tag, "X")
+    return UNIVERSAL_TO_UPOS.get(universal, universal)
+
+
+class NltkTagStage(Stage):
+    """NLTK's averaged perceptron tagger (one per process: nltk's pos_tag builds a new one per call)."""
+
+    batch_size = 256
+    main_field = "pos"
+
+    def __init__(self, field: str = "text", retokenize: bool = False):
+        self.field = field
+        self.retokenize = retokenize
+
+    def setup(self) -> None:
+        from nltk.tag import PerceptronTagger
+
+        from nlpkit.resources import nltk_resource
+        from nlpkit.text.tokenize import TokenizeStage
+
+        nltk_resource("averaged_perceptron_tagger_eng")
+        self._tagger = PerceptronTagger()
+        self._tokenizer = TokenizeStage(engine="nltk", field=self.field)  # nltk.word_tokenize, for raw text
+
+    def process(self, records):
+        out = []
+        for record in records:
+            tokens = record.get("tokens")
+            new = dict(record)
+            if tokens is None or self.retokenize:
+                self._tokenizer.ensure_setup()
+                tokens = self._tokenizer.tokenize_texts([get_text(record, self.field)])[0][0]
+                new["tokens"] = tokens
+            elif not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+                from nlpkit.errors import RecordError
+
+                raise RecordError("field 'tokens' must be a list of strings")
+            tags = [tag for _, tag in self._tagger.tag(tokens)] if tokens else []
+            new["pos"] = tags
+            new["upos"] = [ptb_to_upos(t) for t in tags]
+            out.append(new)
+        return out
+
+
+class SpacyTagStage(SpacyStage):
+    """spaCy's tagger and attribute ruler only (no parser, no NER)."""
+
+    main_field = "pos"
+
+    def __init__(self, *, model=None, field="text", retokenize=False, n_process=1):
+        super().__init__(("pos",), model=model, field=field, retokenize=retokenize, n_process=n_process)
+
+
+def TagStage(engine: str = "spacy", *, model=None, field="text", retokenize=False, n_process=1) -> Stage:
+    """The tagging stage for an engine."""
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}")
+    if engine == "nltk":
+        return NltkTagStage(field=field, retokenize=retokenize)
+    return SpacyTagStage(model=model, field=field, retokenize=retokenize, n_process=n_process)
+
+
+def tag(tokens: list[str], engine: str = "spacy") -> list[tuple[str, str, str]]:
+    """>>> tag(["I", "saw", "her"], engine="nltk")
+    [('I', 'PRP', 'PRON'), ('saw', 'VBD', 'VERB'), ('her', 'PRP', 'PRON')]
+    """
+    record = next(iter(TagStage(engine)([{"tokens": tokens}])))
+    return list(zip(record["tokens"], record["pos"], record["upos"]))
