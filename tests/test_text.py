@@ -177,6 +177,13 @@ def test_lemmatize_uses_the_pos_field(invoke):
     assert out["tokens"] == ["meeting", "meet"]
 
 
+def test_lemmatize_takes_wordnets_first_analysis_not_the_shortest(invoke):
+    # NLTK's WordNetLemmatizer would give "hat" and "u" (the shortest candidates)
+    record = {"tokens": ["hated", "us", "leaves"], "pos": ["VBD", "PRP", "NNS"]}
+    (out,) = parse_jsonl(invoke("lemmatize", input=json.dumps(record) + "\n").stdout)
+    assert out["tokens"] == ["hate", "us", "leaf"]
+
+
 def test_lemmatize_forced_pos(invoke):
     assert text_out(invoke, "lemmatize", "--pos", "v", input="the cats ran better\n") == ["the cat run better"]
 

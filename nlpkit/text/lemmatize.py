@@ -49,9 +49,12 @@ class LemmatizeStage(Stage):
 
         if self.engine == "wordnet":
             nltk_resource("wordnet")
-            from nltk.stem import WordNetLemmatizer
+            from nltk.corpus import wordnet
 
-            self._lemmatize = WordNetLemmatizer().lemmatize
+            # Princeton WordNet's morphy: its first analysis. NLTK's WordNetLemmatizer takes the
+            # shortest candidate instead, which turns "hated" into "hat" and "us" into "u".
+            morphy = wordnet.morphy
+            self._lemmatize = lambda token, pos: morphy(token, pos) or token
             self._cache: dict[tuple[str, str], str] = {}
             if self.pos is None:
                 nltk_resource("averaged_perceptron_tagger_eng")
