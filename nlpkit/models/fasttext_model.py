@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import RecordError
+from nlpkit.errors import NlpkitError, RecordError
 from nlpkit.models.base import Classifier
 
 BIN_FILE = "model.bin"
@@ -73,6 +73,10 @@ class FastTextClassifier(Classifier):
                 minCount=self.min_count, bucket=self.bucket, thread=self.threads, seed=self.seed,
                 loss="softmax", verbose=0,
             )
+        except RuntimeError as e:  # "Encountered NaN": seen with a high --lr, and with very few --bucket
+            raise NlpkitError(
+                f"fastText training failed ({e}); try a lower --lr than {self.lr} or more than {self.bucket} --bucket"
+            ) from None
         finally:
             os.unlink(path)
         return self
