@@ -82,7 +82,7 @@ class SpacyStage(Stage):
 
     batch_size = 256
     #: documents per nlp.pipe minibatch (what one worker gets at a time)
-    pipe_batch_size = 32
+    pipe_batch_size = 64
 
     def __init__(
         self,
