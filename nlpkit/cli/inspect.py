@@ -29,7 +29,8 @@ def inspect(model_dir, top, as_json):
 
     console = Console()
     for label, sides in features.items():
-        table = Table(title=f"{label}: towards | away", title_justify="left")
+        console.print(f"{label}: the features that weigh most towards it, and away from it", markup=False, highlight=False)
+        table = Table()
         for column in ("towards", "weight", "away", "weight "):
             table.add_column(column, justify="right" if column.startswith("weight") else "left")
         for (up, up_w), (down, down_w) in zip(sides["positive"], sides["negative"]):

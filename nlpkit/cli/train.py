@@ -123,7 +123,7 @@ def train(ctx, model, train, valid, output, seed, field, label_field, valid_frac
 
     def on_phase(message: str) -> None:
         if console is not None:
-            console.log(f"train {model}: {message}")
+            console.print(f"train {model}: {message}", markup=False, highlight=False)
 
     try:
         result = train_model(model, params, train, valid, field=field, label_field=label_field, seed=seed,

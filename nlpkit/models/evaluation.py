@@ -75,8 +75,9 @@ def metrics_table(metrics: dict, title: str = ""):
     """A rich renderable: per-class P/R/F1, totals and the confusion matrix."""
     from rich.console import Group
     from rich.table import Table
+    from rich.text import Text
 
-    scores = Table(title=title or None, title_justify="left")
+    scores = Table()
     for column in ("label", "precision", "recall", "F1", "support"):
         scores.add_column(column, justify="left" if column == "label" else "right")
     for label, row in metrics["per_class"].items():
@@ -86,10 +87,12 @@ def metrics_table(metrics: dict, title: str = ""):
     scores.add_row("macro avg", "", "", f"{metrics['macro_f1']:.4f}", f"{metrics['n']:,}")
 
     labels = metrics["confusion"]["labels"]
-    confusion = Table(title="confusion: rows true, columns predicted", title_justify="left")
+    confusion = Table()
     confusion.add_column("")
     for label in labels:
         confusion.add_column(str(label), justify="right")
     for label, row in zip(labels, metrics["confusion"]["matrix"]):
         confusion.add_row(str(label), *(f"{n:,}" for n in row))
-    return Group(scores, confusion)
+    # titles as plain lines: a table title would wrap at the table's width
+    parts = [Text(title)] if title else []
+    return Group(*parts, scores, Text("confusion matrix (rows: true label, columns: predicted)"), confusion)
