@@ -530,6 +530,8 @@ class _Progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.console = Console(stderr=True)
+        if not self.console.is_terminal:  # -v into a file or pipe: the epoch lines only
+            return
         self.bar = Progress(
             TextColumn(f"[bold]{self.name}[/] epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[rate]:,.1f} samples/s"),
