@@ -12,8 +12,8 @@ def ner(stream, labels, model, retokenize):
     """Add named entities: `ents`, each {text, label, start, end} in tokens (start_char/end_char when the text is known).
 
     \b
-      echo 'Apple is looking at buying U.K. startup for $1 billion' | nlpkit ner --format text
-      [{"text":"Apple","label":"ORG",...},{"text":"U.K.","label":"GPE",...},{"text":"$1 billion","label":"MONEY",...}]
+      echo 'Apple is looking at buying U.K. startup for $1 billion' | nlpkit ner --labels GPE
+      {"id":"stdin:1",...,"ents":[{"text":"U.K.","label":"GPE","start":5,"end":6,"start_char":27,"end_char":31}]}
     """
     from nlpkit.linguistic.ner import NerStage
 

@@ -16,8 +16,8 @@ def svo(stream, model, retokenize):
     triple each.
 
     \b
-      echo 'The mouse was not chased by the cat.' | nlpkit svo --format text
-      [{"subject":"the cat","verb":"chased","object":"The mouse","negated":true}]
+      echo 'The mouse was not chased by the cat.' | nlpkit svo
+      {"id":"stdin:1",...,"svo":[{"subject":"the cat","verb":"chased","object":"The mouse","negated":true}]}
     """
     from nlpkit.linguistic.svo import SvoStage
 
