@@ -389,3 +389,13 @@ def test_shell_pipeline_parse_then_svo(tmp_path):
     assert record["tokens"] == ["Angela", "Merkel", "did", "not", "visit", "Paris", "."]
     assert record["pos"] == ["NNP", "NNP", "VBD", "RB", "VB", "NNP", "."]
     assert record["svo"] == [{"subject": "Angela Merkel", "verb": "visit", "object": "Paris", "negated": True}]
+
+
+def test_batches_run_in_a_memory_zone(parser):
+    # strings interned for a batch are freed after it, so a long run does not grow the vocabulary
+    parser.ensure_setup()
+    before = len(parser._nlp.vocab.strings)
+    out = parser.process([{"text": f"Zyxwvut qwertyuiop met Flibbertigibbet{i} in Snorklevania."} for i in range(5)])
+    out += parser.process([{"tokens": [f"Blorptastic{i}", "glimmerfangs", "."]} for i in range(5)])
+    assert len(parser._nlp.vocab.strings) == before
+    assert out[0]["tokens"][3] == "Flibbertigibbet0" and out[5]["lemma"][0].lower() == "blorptastic0"
