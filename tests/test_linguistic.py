@@ -305,6 +305,16 @@ def test_annotate_all_layers_and_jobs_2_equals_jobs_1():
     assert {"id", "label", "rating"} <= set(records[0])  # input fields are kept
 
 
+def test_two_spacy_worker_processes_give_the_same_records():
+    from nlpkit.linguistic.annotate import AnnotateStage
+
+    reviews = jsonl(_reviews(10))
+    two = AnnotateStage(n_process=2)
+    two.pipe_batch_size = 3  # small minibatches, so that both workers get several
+    assert two.n_process == 2 and two.batch_size == 2048
+    assert list(two(reviews)) == list(AnnotateStage()(reviews))
+
+
 def test_annotate_rejects_an_unknown_layer():
     result = run_cli("annotate", "--layers", "pos,sentiment", input="hi\n")
     assert result.exit_code == 2

@@ -152,9 +152,9 @@ class SpacyStage(Stage):
     def annotate_docs(self, records: list[dict]):
         """Yield (record, doc, offsets, pre_tokenized) for a batch; call inside memory_zone()."""
         inputs = [self._doc_input(r) for r in records]
-        docs = self._nlp.pipe(
-            (doc for doc, _, _ in inputs), batch_size=self.pipe_batch_size, n_process=self.n_process
-        )
+        # workers start per call: not worth it for a few records (e.g. a batch re-run one by one)
+        n_process = self.n_process if len(records) > self.pipe_batch_size else 1
+        docs = self._nlp.pipe((doc for doc, _, _ in inputs), batch_size=self.pipe_batch_size, n_process=n_process)
         for record, (_, offsets, pre_tokenized), doc in zip(records, inputs, docs):
             yield record, doc, offsets, pre_tokenized
 
