@@ -34,6 +34,9 @@ class Stage:
     batch_size: int = 256
     #: the field `--format text` prints (None: tokens when present, else the text field)
     main_field: str | None = None
+    #: GPUs each Ray worker of this stage asks for (--executor ray); a neural stage sets it,
+    #: e.g. in __init__ from its --device, so that Ray schedules it on GPU workers
+    num_gpus: float = 0
 
     def setup(self) -> None:
         """Load models and data. Called once per process, before the first batch."""

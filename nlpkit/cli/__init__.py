@@ -35,6 +35,7 @@ COMMANDS = {
     "evaluate": "nlpkit.cli.evaluate:evaluate",
     "inspect": "nlpkit.cli.inspect:inspect",
     "bench": "nlpkit.cli.bench:bench",
+    "run": "nlpkit.cli.run:run",
     "corpora": "nlpkit.cli.corpora:corpora",
     "doctor": "nlpkit.cli.doctor:doctor",
 }
