@@ -6,14 +6,17 @@ and `nlpkit train --model tfidf-lr` side by side with the same scikit-learn pipe
 Preprocessing (the same for every model): `nlpkit clean` with its defaults (NFKC, HTML
 stripped, URLs and e-mails removed, lowercase, punctuation removed), then each kind's
 default tokenization (scikit-learn's word pattern for the linear kinds, words and
-punctuation for fastText). Every model is fitted on the 25,000 training reviews; a
+punctuation for fastText). Every model is trained on the 25,000 training reviews; a
 seeded 10% slice of them is held out for validation (so 22,500 are fitted), and the
-25,000 test reviews are used only by `nlpkit evaluate`.
+25,000 test reviews are used only by `nlpkit evaluate`. For fastText three settings are
+trained and the best on the validation slice is the one tested.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import sys
 import tempfile
 import time
@@ -21,11 +24,16 @@ from pathlib import Path
 
 from _common import IMDB, NLPKIT, sh, write_results
 
-# kind -> (options, test-accuracy floor from the issue)
+# kind -> (candidate option lists, test-accuracy floor from the issue). Where there are several
+# candidates, the one with the best accuracy on the validation slice is evaluated on the test set.
 MODELS = {
-    "tfidf-lr": (["--ngrams", "1,2"], 0.900),
-    "nbsvm": (["--ngrams", "1,2"], 0.910),
-    "fasttext": (["--ngrams", "2", "--threads", "2"], 0.885),
+    "tfidf-lr": ([["--ngrams", "1,2"]], 0.900),
+    "nbsvm": ([["--ngrams", "1,2"]], 0.910),
+    "fasttext": ([
+        ["--ngrams", "2", "--threads", "2"],
+        ["--ngrams", "2", "--threads", "2", "--epochs", "5", "--lr", "0.1", "--dim", "100"],
+        ["--ngrams", "2", "--threads", "2", "--epochs", "20", "--lr", "0.1"],
+    ], 0.885),
 }
 SIDE_BY_SIDE_LIMIT = 1.2
 
@@ -57,18 +65,32 @@ def timed(command: str) -> float:
 
 def main() -> int:
     nlpkit = " ".join(NLPKIT)
+    data = Path(os.environ.get("NLPKIT_BENCH_DATA", IMDB))  # another split (the sample) for a quick check
     work = Path(tempfile.mkdtemp(prefix="nlpkit-bench-classical-"))
+    try:
+        return run(nlpkit, data, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run(nlpkit: str, data: Path, work: Path) -> int:
     train, test = work / "train.clean.jsonl.gz", work / "test.clean.jsonl.gz"
-    results: dict = {"preprocessing": "nlpkit clean (defaults), then each kind's default tokenization", "models": {}}
+    results: dict = {"data": str(data), "preprocessing": "nlpkit clean (defaults), then each kind's default tokenization",
+                     "models": {}}
     results["clean_seconds"] = {
-        "train": timed(f"{nlpkit} clean {IMDB / 'train.jsonl.gz'} -o {train}"),
-        "test": timed(f"{nlpkit} clean {IMDB / 'test.jsonl.gz'} -o {test}"),
+        "train": timed(f"{nlpkit} clean {data / 'train.jsonl.gz'} -o {train}"),
+        "test": timed(f"{nlpkit} clean {data / 'test.jsonl.gz'} -o {test}"),
     }
 
     failed = []
-    for kind, (options, floor) in MODELS.items():
-        model_dir = work / kind
-        train_seconds = timed(f"{nlpkit} train --model {kind} {' '.join(options)} --train {train} -o {model_dir}")
+    for kind, (candidates, floor) in MODELS.items():
+        trained = []  # (validation accuracy, options, model dir, wall seconds)
+        for i, options in enumerate(candidates):
+            model_dir = work / f"{kind}-{i}"
+            seconds = timed(f"{nlpkit} train --model {kind} {' '.join(options)} --train {train} -o {model_dir}")
+            manifest = json.loads((model_dir / "nlpkit.json").read_text())
+            trained.append((manifest["metrics"]["valid"]["accuracy"], options, model_dir, seconds))
+        valid_accuracy, options, model_dir, train_seconds = max(trained, key=lambda t: t[0])
         manifest = json.loads((model_dir / "nlpkit.json").read_text())
         started = time.perf_counter()
         out = sh(f"{nlpkit} evaluate --model {model_dir} --test {test} --json", capture_output=True, text=True)
@@ -76,9 +98,10 @@ def main() -> int:
         metrics = json.loads(out.stdout)
         row = {
             "command": f"nlpkit train --model {kind} {' '.join(options)} --train train.clean.jsonl.gz -o DIR",
+            "candidates_valid_accuracy": {" ".join(o): acc for acc, o, _, _ in trained},
             "params": manifest["params"],
             "n_train": manifest["training"]["n_train"],
-            "valid_accuracy": manifest["metrics"]["valid"]["accuracy"],
+            "valid_accuracy": valid_accuracy,
             "test_accuracy": metrics["accuracy"],
             "test_macro_f1": metrics["macro_f1"],
             "floor": floor,
@@ -116,7 +139,7 @@ def main() -> int:
     if ratio > SIDE_BY_SIDE_LIMIT:
         failed.append("side_by_side")
     results["failed"] = failed
-    write_results("classical", results)
+    write_results("classical" if data == IMDB else "classical-check", results)
     return 1 if failed else 0
 
 
