@@ -51,6 +51,8 @@ class CorpusSpec:
     size: int
     # record counts of the full corpus, to tell it from a subset
     counts: dict[str, int] = field(default_factory=dict)
+    # sha256 of each split's JSONL as nlpkit writes it (the same bytes as ../shared/corpora/imdb)
+    jsonl_sha256: dict[str, str] = field(default_factory=dict)
 
 
 KNOWN: dict[str, CorpusSpec] = {
@@ -64,6 +66,9 @@ KNOWN: dict[str, CorpusSpec] = {
         md5="7c2ac02c03563afcf9b574c7e56c153a",
         size=84_125_825,
         counts={"train": 25_000, "test": 25_000, "unsup": 50_000},
+        jsonl_sha256={"train": "e8e700242d544b1548b4e7d030fa8d5bc1c0f8c4f40b2d5fe3f1bc23a0ce2328",
+                      "test": "2563c14803a732026267a64f44378bf2cbd278fcaaa83c10587689b2d4a64555",
+                      "unsup": "97f17af4009718fd33fe05633b9eb12e2ab8c4c8138c9f6b378ad979662c280c"},
     ),
 }
 
@@ -390,6 +395,10 @@ def _write_corpus(name: str, splits: dict[str, list[dict]], source: dict, dest: 
             if records:
                 sha = write_split(tmp / f"{split}.jsonl.gz", records)
                 manifest["splits"][split] = {"records": len(records), "jsonl_sha256": sha}
+        reference = spec(name).jsonl_sha256
+        # the whole corpus, converted to exactly the reference bytes: nothing was lost or altered
+        manifest["verified"] = bool(reference) and all(
+            manifest["splits"].get(split, {}).get("jsonl_sha256") == sha for split, sha in reference.items())
         write_json(tmp / MANIFEST, manifest)
     return dest
 

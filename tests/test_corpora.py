@@ -81,6 +81,7 @@ def check_converted(directory: Path) -> None:
             {"id": "train/unsup/7_0", "text": UNSUP_TEXT, "label": None, "rating": None}]
     manifest = json.loads((directory / "corpus.json").read_text())
     assert {s: v["records"] for s, v in manifest["splits"].items()} == {"train": 6, "test": 4, "unsup": 1}
+    assert manifest["verified"] is False  # a subset: its checksums cannot match the full corpus
 
 
 # --------------------------------------------------------------------------- a local HTTP server
@@ -349,3 +350,18 @@ def test_info_of_the_sample(invoke):
     assert result.exit_code == 0
     assert "train    1,000 records (neg 500, pos 500)" in result.stdout
     assert "test     1,000 records (neg 500, pos 500)" in result.stdout
+
+
+def test_a_conversion_identical_to_the_reference_is_verified(invoke, home, tmp_path, tarball, monkeypatch):
+    import dataclasses
+
+    # the reference checksums of a corpus that is exactly this small one
+    unsup = (json.dumps({"id": "train/unsup/7_0", "text": UNSUP_TEXT, "label": None, "rating": None}) + "\n").encode()
+    reference = {"train": hashlib.sha256(b"".join(sample_lines("train", 3))).hexdigest(),
+                 "test": hashlib.sha256(b"".join(sample_lines("test", 2))).hexdigest(),
+                 "unsup": hashlib.sha256(unsup).hexdigest()}
+    monkeypatch.setitem(corpora.KNOWN, "imdb", dataclasses.replace(corpora.KNOWN["imdb"], jsonl_sha256=reference))
+    result = invoke("corpora", "import", "imdb", _write_tar(tmp_path, tarball))
+    assert result.exit_code == 0, result.stderr
+    assert "(sha256 of every split matches the reference corpus)" in result.stderr
+    assert json.loads((home / "corpora" / "imdb" / "corpus.json").read_text())["verified"] is True

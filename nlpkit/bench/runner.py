@@ -188,10 +188,10 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
                 except (ValueError, KeyError):
                     pass
             rc = process.wait()
-        except KeyboardInterrupt:
-            process.terminate()
-            process.wait()
-            raise
+        finally:  # interrupted (Ctrl-C, SIGTERM): the method's process goes too
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
     wall = round(time.perf_counter() - started, 1)
     if rc != 0 or not result_path.is_file():
         return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),

@@ -12,7 +12,7 @@ def bench():
 @click.option("--data", type=click.Path(exists=True, file_okay=False),
               help="A corpus directory (train.jsonl[.gz], test.jsonl[.gz]). Default: the cache, else "
                    "../shared/corpora/imdb, else the embedded sample.")
-@click.option("--methods", help="Comma-separated methods (default: all); see the list below.")
+@click.option("--methods", help="Comma-separated methods, or 'all' (default: one of each rung, below).")
 @click.option("--limit", type=click.IntRange(min=4), help="A balanced seeded subset of N reviews of train and of test.")
 @click.option("--device", default="auto", show_default=True, help="auto|cpu|cuda|cuda:N|mps for the neural methods.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for subsets, the validation slice and training.")
@@ -27,9 +27,11 @@ def imdb(data, methods, limit, device, seed, out, force):
 
     \b
     Methods: bow-nb, tfidf-lr, tfidf-svm, nbsvm, fasttext, w2v-lr, glove-lr,
-             lstm, bilstm, gru, bert (those whose model kind is installed)
+             bilstm, bert; lstm and gru by name or with --methods all
       nlpkit bench imdb --methods tfidf-lr,nbsvm --limit 2000
     """
+    import signal
+    import sys
     from pathlib import Path
 
     from rich.console import Console
@@ -45,12 +47,14 @@ def imdb(data, methods, limit, device, seed, out, force):
     options = BenchOptions(out=Path(out), data=data, methods=methods, limit=limit, device=device, seed=seed,
                            force=force)
     errors = Console(stderr=True)
-    if verbose():
-        listener = _ProgressListener(errors)
+    listener = _ProgressListener(errors) if verbose() else _QuietListener(errors)
+    # SIGTERM unwinds like Ctrl-C, so that the running method's process is stopped too
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
         with listener.progress:
             results = run_imdb(options, listener)
-    else:
-        results = run_imdb(options, _QuietListener(errors))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     Console(width=max(120, Console().width)).print(rich_table(results))
     click.echo(f"results: {Path(out) / 'results.json'}, {Path(out) / 'report.md'}, {Path(out) / 'report.html'}",
                err=True)
@@ -64,7 +68,10 @@ class _QuietListener:
     """Off a terminal: only what the user must know (the data notice, failures)."""
 
     def __init__(self, console):
+        import contextlib
+
         self.console = console
+        self.progress = contextlib.nullcontext()
 
     def notice(self, message):
         if "NOT comparable" in message:

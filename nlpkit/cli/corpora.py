@@ -73,6 +73,11 @@ def info(name, as_json):
     click.echo(f"  path:     {details['path']}")
     click.echo(f"  source:   {corpus.url} (md5 {corpus.md5})")
     click.echo(f"  cite:     {corpus.citation}")
+    if "manifest" in details:
+        source = details["manifest"]["source"]
+        verified = "; sha256 matches the reference corpus" if details["manifest"].get("verified") else ""
+        click.echo(f"  made by:  nlpkit corpora {'fetch' if source['kind'] == 'download' else 'import'} from "
+                   f"{source.get('url') or source.get('path')}{verified}")
     for split, s in details["splits"].items():
         full = KNOWN[base].counts.get(split)
         note = "" if name.endswith("-sample") or full in (None, s["records"]) else f" (the full split has {full:,})"
@@ -126,4 +131,5 @@ def _done(name, path):
     manifest = json.loads((path / "corpus.json").read_text())
     splits = manifest["splits"]
     counts = ", ".join(f"{split} {splits[split]['records']:,}" for split in SPLITS if split in splits)
-    click.echo(f"{name}: {counts} records in {path}", err=True)
+    verified = " (sha256 of every split matches the reference corpus)" if manifest.get("verified") else ""
+    click.echo(f"{name}: {counts} records in {path}{verified}", err=True)
