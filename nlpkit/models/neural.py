@@ -422,7 +422,7 @@ class NeuralClassifier(Classifier):
         return state, best_weights
 
     def _write_metrics(self, state: LoopState) -> None:
-        lines = "".join(json.dumps(row) + "\n" for row in state.history)
+        lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in state.history)
         from nlpkit.models.base import atomic_write_bytes
 
         atomic_write_bytes(Path(self.run_dir) / METRICS, lines.encode())
