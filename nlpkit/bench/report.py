@@ -146,9 +146,11 @@ def render_markdown(results: dict) -> str:
     notes = [f"- `{r['method']}`: {r['note']}" for r in rows if r["note"]]
     if notes:
         out += ["", "Notes:", ""] + notes
+    out += ["", "Settings per method (the model kind's parameters as trained):", ""]
+    out += [f"- `{m['method']}` (kind `{m['kind']}`): `{_params(m)}`" for m in _done(results)]
     out += ["", "Published reference figures (IMDb test accuracy, standard split):", ""]
-    for ref in results["references"].values():
-        out.append(f"- {ref['accuracy']:.2f}: {ref['source']}")
+    for ref in _references(results):
+        out.append(f"- {ref['accuracy']:.2f}: {ref['label']}. {ref['source']}")
     out += ["", "Columns: accuracy and macro-F1 on the test reviews; Δ = accuracy minus the published figure of the "
             "row's family; train s = wall time of `fit`; predict docs/s = test reviews per second of "
             "`predict_proba`; peak MB = peak resident memory of the method's own process (data included); "
@@ -156,6 +158,14 @@ def render_markdown(results: dict) -> str:
             f"Every figure, the seeds, library versions and data fingerprints: `results.json`. "
             f"Plots: `report.html`.", ""]
     return "\n".join(out)
+
+
+def _references(results: dict) -> list[dict]:
+    return sorted(results["references"].values(), key=lambda ref: ref["accuracy"])
+
+
+def _params(method: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted((method.get("params") or {}).items()) if v is not None)
 
 
 def _hardware_line(results: dict) -> str:
@@ -197,16 +207,18 @@ def plot_accuracy(results: dict) -> str | None:
     ax.barh(ref_y, [ref["accuracy"] for ref in refs if ref], height=0.36, color="#c9c9c9", label="published")
     for v, a in zip(y, acc):
         ax.text(a + 0.2, v + 0.18, f"{a:.2f}", va="center", fontsize=8)
-    for v, ref in zip(y, refs):
-        if ref:
-            ax.text(ref["accuracy"] + 0.2, v - 0.18, f"{ref['accuracy']:.2f} {ref['label']}", va="center",
-                    fontsize=7, color="#555")
+
     ceiling = results["references"].get(results.get("ceiling") or "")
     if ceiling:
         ax.axvline(ceiling["accuracy"], color="#b0413e", linestyle="--", linewidth=1, label=ceiling["label"])
     ax.set_yticks(y, [r["method"] for r in done])
     low = min(acc + [ref["accuracy"] for ref in refs if ref])
-    ax.set_xlim(max(0, low - 8), 100)
+    left = max(0, low - 8)
+    ax.set_xlim(left, 100)
+    for v, ref in zip(y, refs):  # the reference's name inside its grey bar
+        if ref:
+            ax.text(left + 0.3, v - 0.18, f"{ref['accuracy']:.2f} {ref['label']}", va="center", fontsize=7,
+                    color="#333")
     ax.set_xlabel("test accuracy (%)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(done) - 0.12), ncol=3, fontsize=8, frameon=False)
     ax.set_title("Accuracy per method beside its published reference")
@@ -381,9 +393,12 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
         parts.append(f'<figure id="plot-{key}"><figcaption>{e(caption)}</figcaption>'
                      f'<img alt="{e(caption)}" src="data:image/svg+xml;base64,{data}"></figure>')
-    parts.append("<h2>Published reference figures</h2><ul>")
-    parts += [f"<li>{ref['accuracy']:.2f}: {e(ref['source'])}</li>"
-              for ref in results["references"].values()]
+    parts.append("<h2>Settings per method</h2><ul>")
+    parts += [f"<li><code>{e(m['method'])}</code> (kind <code>{e(m['kind'])}</code>): <code>{e(_params(m))}</code>"
+              "</li>" for m in _done(results)]
+    parts.append("</ul><h2>Published reference figures</h2><ul>")
+    parts += [f"<li>{ref['accuracy']:.2f}: {e(ref['label'])}. <span class=muted>{e(ref['source'])}</span></li>"
+              for ref in _references(results)]
     parts.append("</ul><p class=muted>Every figure, seed, library version and data fingerprint is in "
                  "<code>results.json</code> beside this file.</p></body></html>")
     return "\n".join(parts)
