@@ -236,9 +236,10 @@ def _topic_records(n_per_topic: int, seed: int) -> list[dict]:
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_multi_class_with_any_string_labels(kind, tmp_path):
-    train = write_jsonl(tmp_path / "train.jsonl", _topic_records(20, seed=1))
+    train = write_jsonl(tmp_path / "train.jsonl", _topic_records(40, seed=1))
     model_dir = tmp_path / "m"
-    options = ["--bucket", "20000", "--epochs", "50", "--lr", "0.1"] if kind == "fasttext" else []
+    # fastText on a few dozen lines: small learning rate (it once hit NaN here with --lr 0.1 and 20 per topic)
+    options = ["--bucket", "20000", "--epochs", "20", "--lr", "0.05"] if kind == "fasttext" else []
     result = run_cli("train", "--model", kind, "--train", train, "-o", model_dir, *options)
     assert result.exit_code == 0, result.output
     assert read_manifest(model_dir)["labels"] == ["3", "food & cooking", "sport"]

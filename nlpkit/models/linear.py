@@ -166,6 +166,7 @@ class _TfidfLinear(LinearTextClassifier):
     """TF-IDF n-grams and a linear model; subclasses choose the model and its default ``C``."""
 
     default_C = 1.0
+    estimator = "lr"
 
     def __init__(self, ngrams=(1, 2), max_features=None, min_df=2, max_df=1.0, sublinear_tf=True,
                  analyzer="word", C=None, max_iter=1000, seed=0):
@@ -179,18 +180,17 @@ class _TfidfLinear(LinearTextClassifier):
         self.max_iter = max_iter
         self.seed = seed
 
+    def _fit_head(self, X, y):
+        fitted = linear_estimator(self.estimator, self.C, self.max_iter, self.seed).fit(X, y)
+        return fitted.coef_, fitted.intercept_
+
 
 class TfidfLR(_TfidfLinear):
     """Logistic regression on TF-IDF n-grams (kind ``tfidf-lr``)."""
 
     kind = "tfidf-lr"
     default_C = 10.0
-
-    def _fit_head(self, X, y):
-        from sklearn.linear_model import LogisticRegression
-
-        lr = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed).fit(X, y)
-        return lr.coef_, lr.intercept_
+    estimator = "lr"
 
 
 class TfidfSVM(_TfidfLinear):
@@ -198,9 +198,15 @@ class TfidfSVM(_TfidfLinear):
 
     kind = "tfidf-svm"
     default_C = 1.0
+    estimator = "svm"
 
-    def _fit_head(self, X, y):
+
+def linear_estimator(name: str, C: float, max_iter: int, seed: int):
+    """scikit-learn's LogisticRegression ("lr") or LinearSVC ("svm")."""
+    if name == "svm":
         from sklearn.svm import LinearSVC
 
-        svm = LinearSVC(C=self.C, max_iter=self.max_iter, random_state=self.seed).fit(X, y)
-        return svm.coef_, svm.intercept_
+        return LinearSVC(C=C, max_iter=max_iter, random_state=seed)
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, max_iter=max_iter, random_state=seed)

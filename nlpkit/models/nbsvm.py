@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nlpkit.models.linear import LinearTextClassifier
+from nlpkit.models.linear import LinearTextClassifier, linear_estimator
 
 
 class NBSVM(LinearTextClassifier):
@@ -52,14 +52,7 @@ class NBSVM(LinearTextClassifier):
     def _fit_one(self, X, positive: np.ndarray) -> tuple[np.ndarray, float]:
         r = log_count_ratio(X, positive, self.alpha)
         Xr = X.multiply(r).tocsr()
-        if self.classifier == "svm":
-            from sklearn.svm import LinearSVC
-
-            estimator = LinearSVC(C=self.C, max_iter=self.max_iter, random_state=self.seed)
-        else:
-            from sklearn.linear_model import LogisticRegression
-
-            estimator = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.seed)
+        estimator = linear_estimator(self.classifier, self.C, self.max_iter, self.seed)
         estimator.fit(Xr, positive)
         w, b = estimator.coef_[0], float(estimator.intercept_[0])
         w = (1.0 - self.beta) * np.abs(w).mean() + self.beta * w
