@@ -80,6 +80,8 @@ def model_options(f):
         click.option("--save-every", type=click.IntRange(min=0), default=None, help="Also checkpoint model-last/ every N optimizer steps (neural)."),
         click.option("--resume", is_flag=False, flag_value="latest", default=None, metavar="[DIR]", help="Continue an interrupted run from -o's model-last/, or from DIR (neural)."),
         # --- embeddings (issue 7): w2v-lr ---
+        click.option("--pool", type=click.Choice(["mean", "tfidf"]), default=None, help="Document vector from word vectors: their mean or TF-IDF-weighted mean (w2v-lr; --vectors chooses the vectors, default glove-6b-50d)."),
+        click.option("--lower/--no-lower", default=None, help="Lowercase and split raw text into words and punctuation before the lookup (w2v-lr; default on, as GloVe 6B is lowercased)."),
     ]
     for decorator in reversed(blocks):
         f = decorator(f)

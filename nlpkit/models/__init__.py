@@ -25,5 +25,6 @@ register("lstm", "nlpkit.models.rnn:LSTMClassifier")
 register("bilstm", "nlpkit.models.rnn:BiLSTMClassifier")
 register("gru", "nlpkit.models.rnn:GRUClassifier")
 register("bert", "nlpkit.models.bert:BertClassifier")
+register("w2v-lr", "nlpkit.models.w2v_lr:W2VLogisticRegression")
 
 __all__ = ["MODEL_KINDS", "Classifier", "ModelError", "load_model", "model_class", "read_manifest", "register", "save_model"]
