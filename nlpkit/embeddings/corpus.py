@@ -1,0 +1,96 @@
+"""The training corpus of the embedding trainers: a record stream written once to a LineSentence file.
+
+gensim's ``corpus_file`` mode (and nlpkit's GloVe counter) read a plain file
+with one document per line and tokens separated by spaces. Writing the record
+stream into such a file keeps memory flat (records are never collected into
+Python lists) and lets gensim split the file across worker threads.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nlpkit.errors import InputError, NlpkitError, RecordError
+from nlpkit.io import BadInput, Item
+from nlpkit.stage import get_tokens
+
+class EmptyCorpus(NlpkitError):
+    """A training corpus without a single token."""
+
+
+@dataclass
+class CorpusStats:
+    documents: int = 0
+    tokens: int = 0
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+
+
+def document_words(tokens: list[str], lower: bool = False) -> list[str]:
+    """The words of one document as LineSentence holds them: no token may hold whitespace.
+
+    A token with inner spaces (possible in a `tokens` list) becomes several words, as any
+    reader of a whitespace-separated file would see it.
+    """
+    line = " ".join(tokens)
+    return (line.lower() if lower else line).split()
+
+
+def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, field: str = "text",
+                         lower: bool = False, on_error: str = "fail") -> CorpusStats:
+    """Write one line per record (its tokens, else its whitespace-split text) to `path`."""
+    stats = CorpusStats()
+    with open(path, "w", encoding="utf-8", newline="\n") as out:
+        for location, record in items:
+            try:
+                if isinstance(record, BadInput):
+                    raise RecordError(record.problem)
+                tokens = get_tokens(record, field)
+            except RecordError as e:
+                if on_error != "skip":
+                    raise InputError(location, str(e)) from None
+                stats.skipped += 1
+                if len(stats.skipped_examples) < 5:
+                    stats.skipped_examples.append(f"{location}: {e}")
+                continue
+            words = document_words(tokens, lower)
+            if not words:
+                continue
+            out.write(" ".join(words))
+            out.write("\n")
+            stats.documents += 1
+            stats.tokens += len(words)
+    if stats.tokens == 0:
+        raise EmptyCorpus("the training corpus is empty: no record had any tokens")
+    return stats
+
+
+@contextmanager
+def temporary_corpus(items: Iterable[Item], *, field: str = "text", lower: bool = False, on_error: str = "fail",
+                     directory: str | None = None):
+    """``with temporary_corpus(items) as (path, stats):`` a LineSentence file removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="nlpkit-corpus-", suffix=".txt", dir=directory)
+    os.close(fd)
+    try:
+        stats = write_line_sentences(items, name, field=field, lower=lower, on_error=on_error)
+        yield Path(name), stats
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
+def iter_line_sentences(path: str | os.PathLike, chunk_lines: int = 10_000):
+    """Lists of documents (each a list of tokens) from a LineSentence file, `chunk_lines` at a time."""
+    chunk: list[list[str]] = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            chunk.append(line.split())
+            if len(chunk) >= chunk_lines:
+                yield chunk
+                chunk = []
+    if chunk:
+        yield chunk
