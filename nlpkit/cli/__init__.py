@@ -30,6 +30,7 @@ COMMANDS = {
     "svo": "nlpkit.cli.svo:svo",
     "evaluate-conllu": "nlpkit.cli.evaluate_conllu:evaluate_conllu",
     "vectorize": "nlpkit.cli.vectorize:vectorize",
+    "embed": "nlpkit.cli.embed:embed",
     "train": "nlpkit.cli.train:train",
     "predict": "nlpkit.cli.predict:predict",
     "evaluate": "nlpkit.cli.evaluate:evaluate",
