@@ -64,7 +64,8 @@ class GloveResult:
         from nlpkit.embeddings.vectors import keyed_vectors
 
         kv = keyed_vectors(self.words, self.vectors)
-        kv.set_vecattr(self.words, "count", self.counts.astype(np.int64))
+        kv.allocate_vecattrs(attrs=["count"], types=[np.int64])
+        kv.expandos["count"][:] = self.counts
         return kv
 
 
