@@ -143,7 +143,8 @@ class DocVecStage(Stage):
         )
 
     def process(self, records: list[dict]) -> list[dict]:
-        matrix = self.vectors_of(records).round(self.precision)
+        # rounded in float64, so that JSON shows 0.666667 rather than float32's 0.6666669845581055
+        matrix = self.vectors_of(records).astype(np.float64).round(self.precision)
         return [{**r, "vector": row.tolist()} for r, row in zip(records, matrix)]
 
 
