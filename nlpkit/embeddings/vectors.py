@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,7 @@ def save_vectors(
         "metrics": metrics or {},
         "versions": library_versions("gensim"),
         "data_fingerprint": data_fingerprint,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra or {}),
     }
     with AtomicDirectory(directory) as tmp:
