@@ -127,6 +127,19 @@ def test_changed_settings_are_not_kept(run, tmp_path, monkeypatch):
     assert methods_by_name(copy)["bow-nb"]["params"]["ngrams"] == [1, 1]
 
 
+def test_a_neural_method_brings_its_learning_curve(tmp_path):
+    out = tmp_path / "nn"
+    result = bench(out, methods="bilstm")
+    assert result.exit_code == 0, result.stderr
+    m = methods_by_name(out)["bilstm"]
+    assert m["status"] == "done" and m["device"] == "cpu" and m["references"] == ["dai2015"]
+    assert [row["epoch"] for row in m["history"]] == [1, 2]  # the CPU default: 2 epochs
+    assert all(row["train_loss"] > 0 and 0 <= row["valid_accuracy"] <= 1 for row in m["history"])
+    assert "CPU default: trained on a balanced 10,000-review subset" in (out / "report.md").read_text()
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/svg+xml;base64,') == 4 and 'id="plot-learning"' in page
+
+
 def test_the_embedded_sample_is_the_last_resort_with_a_notice(tmp_path, monkeypatch):
     monkeypatch.setattr(corpora, "cache_corpus_dir", lambda name="imdb": tmp_path / "nothing")
     monkeypatch.setattr(corpora, "shared_corpus_dir", lambda name="imdb": tmp_path / "nothing")
