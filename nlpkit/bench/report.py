@@ -70,11 +70,11 @@ COLUMNS = [  # key, header
     ("reference", "published %"),
     ("delta", "Δ"),
     ("train_s", "train s"),
-    ("docs_s", "predict docs/s"),
+    ("docs_s", "docs/s"),
     ("peak_mb", "peak MB"),
     ("device", "device"),
     ("weights", "weights"),
-    ("n", "train/test docs"),
+    ("n", "train/test"),
 ]
 
 
@@ -110,7 +110,8 @@ def rich_table(results: dict):
     table = Table(title=f"IMDb benchmark ({'comparable' if results['data']['comparable'] else 'NOT comparable'} "
                         "with published figures)")
     for key, header in COLUMNS:
-        table.add_column(header, justify="left" if key in ("method", "device") else "right", no_wrap=key == "method")
+        table.add_column(header, justify="left" if key in ("method", "device") else "right", no_wrap=key == "method",
+                         min_width=11 if key == "accuracy" else None)  # room for "unavailable"
     for row in table_rows(results):
         if row["status"]:
             style = "red" if row["status"] == "failed" else "dim"
@@ -152,9 +153,9 @@ def render_markdown(results: dict) -> str:
     for ref in _references(results):
         out.append(f"- {ref['accuracy']:.2f}: {ref['label']}. {ref['source']}")
     out += ["", "Columns: accuracy and macro-F1 on the test reviews; Δ = accuracy minus the published figure of the "
-            "row's family; train s = wall time of `fit`; predict docs/s = test reviews per second of "
+            "row's family; train s = wall time of `fit`; docs/s = test reviews per second of "
             "`predict_proba`; peak MB = peak resident memory of the method's own process (data included); "
-            "weights = numbers stored in the saved model.", "",
+            "weights = numbers stored in the saved model; train/test = reviews trained on and tested on.", "",
             f"Every figure, the seeds, library versions and data fingerprints: `results.json`. "
             f"Plots: `report.html`.", ""]
     return "\n".join(out)
