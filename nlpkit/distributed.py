@@ -26,6 +26,7 @@ The job is nlpkit's own stdin -> stage -> stdout contract, distributed::
 
 from __future__ import annotations
 
+import contextlib
 import io as _io
 import logging
 import os
@@ -46,6 +47,7 @@ RAY_INSTALL = "pip install 'nlpkit[ray]'"
 SUCCESS_MARKER = "_SUCCESS"
 SKIPPED_FILE = "_skipped.jsonl"
 CONNECT_TIMEOUT_S = 5.0
+GCS_TIMEOUT_S = 10.0
 # a read task covers consecutive files up to this many bytes or files (shard names depend on it)
 GROUP_BYTES = 32 << 20
 GROUP_FILES = 512
@@ -87,14 +89,45 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     host, _, port = target.rpartition(":")
     if not host or not port.isdigit():
         raise NlpkitError(f"--address {address!r}: expected HOST:PORT (for example 127.0.0.1:6379) or ray://HOST:PORT")
+    hint = "(start one with `ray start --head`, or leave out --address to start a local Ray for this run)"
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
     except OSError as e:
         reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e)).lower()
-        raise NlpkitError(
-            f"cannot reach a Ray cluster at {address}: {reason} "
-            "(start one with `ray start --head`, or leave out --address to start a local Ray for this run)"
-        ) from None
+        raise NlpkitError(f"cannot reach a Ray cluster at {address}: {reason} {hint}") from None
+    if "://" not in address:
+        problem = _gcs_problem(address, GCS_TIMEOUT_S)
+        if problem:
+            raise NlpkitError(f"{address} is not a Ray cluster: {problem} {hint}")
+
+
+def _gcs_problem(address: str, timeout: float) -> str | None:
+    """Ask the GCS at `address` for its cluster id: None if it answers, else what went wrong.
+
+    ray.init retries a silent port for minutes, and Ray's GCS client cannot be given a
+    deadline, so the question runs in a daemon thread that is abandoned when late.
+    """
+    import threading
+
+    import ray._raylet
+
+    answer: dict[str, Any] = {}
+
+    def ask():
+        try:
+            answer["cluster_id"] = ray._raylet.GcsClient(address=address).cluster_id
+        except Exception as e:  # noqa: BLE001 - any failure means "not a GCS"
+            answer["error"] = e
+
+    thread = threading.Thread(target=ask, name="nlpkit-gcs-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if "cluster_id" in answer:
+        return None
+    if "error" in answer:
+        lines = str(answer["error"]).strip().splitlines()
+        return f"its GCS did not answer ({lines[0] if lines else type(answer['error']).__name__})"
+    return f"no GCS reply within {timeout:.0f} s"
 
 
 @contextmanager
@@ -111,13 +144,13 @@ def ray_session(address: str | None = None, *, quiet: bool = True, debug: bool =
             yield 0.0
         return
     address = address or os.environ.get("RAY_ADDRESS") or "local"
-    if address not in ("local", "auto"):
-        check_reachable(address)
     options: dict[str, Any] = {"logging_level": logging.WARNING if quiet else logging.INFO, "log_to_driver": debug}
     if address == "local":
         options["include_dashboard"] = False
     with _native_stderr(debug):
         started = time.perf_counter()
+        if address not in ("local", "auto"):
+            check_reachable(address)
         try:
             ray.init(address=address, **options)
         except (ConnectionError, RuntimeError, ValueError) as e:
@@ -134,7 +167,10 @@ _real_stderr = None
 
 @contextmanager
 def _native_stderr(debug: bool):
-    """Point file descriptor 2 at a log file (Ray's C++ core logs there, unasked); Python's sys.stderr stays."""
+    """Point file descriptor 2 away while Ray runs (its C++ core writes log lines there, unasked).
+
+    Python's sys.stderr keeps going to the real stderr, so progress and errors still show.
+    """
     global _real_stderr
     try:
         fd_is_stderr = sys.stderr.fileno() == 2
@@ -163,6 +199,9 @@ def _native_stderr(debug: bool):
         os.dup2(saved, 2)
         os.close(saved)
         sys.stderr = previous
+        # Ray keeps its own logs in its session directory; --debug shows these lines live
+        with contextlib.suppress(OSError):
+            os.remove(log_path)
 
 
 # --------------------------------------------------------------------------- reading
