@@ -137,3 +137,16 @@ def test_bad_record_names_file_and_line(invoke, tmp_path):
     result = invoke("embed", "train", "--algo", "word2vec", tmp_path / "c.jsonl", "-o", tmp_path / "v")
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {tmp_path / 'c.jsonl'}:2: record has no 'text' field")
+
+
+def test_tokens_must_be_strings_and_skip_counts(invoke, tmp_path):
+    (tmp_path / "c.jsonl").write_text('{"tokens": ["a", "b"]}\n{"tokens": ["a", 1]}\n{"tokens": "a b"}\n' * 3,
+                                      encoding="utf-8")
+    result = invoke("embed", "train", "--algo", "word2vec", "--min-count", 1, tmp_path / "c.jsonl", "-o", tmp_path / "v")
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: {tmp_path / 'c.jsonl'}:2: field 'tokens' must be a list of strings\n"
+    result = invoke("embed", "train", "--algo", "word2vec", "--min-count", 1, "--on-error", "skip", tmp_path / "c.jsonl",
+                    "-o", tmp_path / "v")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("embed train: skipped 6 bad record(s); first: ")
+    assert json.loads((tmp_path / "v" / "nlpkit.json").read_text())["corpus"] == {"documents": 3, "tokens": 6}

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nlpkit.errors import InputError, NlpkitError, RecordError
 from nlpkit.io import BadInput, Item
-from nlpkit.stage import get_tokens
+from nlpkit.stage import get_text
 
 class EmptyCorpus(NlpkitError):
     """A training corpus without a single token."""
@@ -31,13 +31,24 @@ class CorpusStats:
     skipped_examples: list[str] = field(default_factory=list)
 
 
-def document_words(tokens: list[str], lower: bool = False) -> list[str]:
-    """The words of one document as LineSentence holds them: no token may hold whitespace.
+def document_words(record: dict, field: str = "text", lower: bool = False) -> list[str]:
+    """The words of one record as a LineSentence file holds them: its `tokens`, else its text split.
 
-    A token with inner spaces (possible in a `tokens` list) becomes several words, as any
-    reader of a whitespace-separated file would see it.
+    No word may hold whitespace: a token with inner spaces (possible in a `tokens` list)
+    becomes several words, as any reader of a whitespace-separated file would see it.
     """
-    line = " ".join(tokens)
+    tokens = record.get("tokens")
+    if tokens is None:
+        line = get_text(record, field)
+    else:
+        # one C-level join both checks the type and builds the line (get_tokens' per-token check
+        # costs more than the whole conversion)
+        try:
+            line = " ".join(tokens) if isinstance(tokens, list) else None
+        except TypeError:
+            line = None
+        if line is None:
+            raise RecordError("field 'tokens' must be a list of strings")
     return (line.lower() if lower else line).split()
 
 
@@ -50,7 +61,7 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
             try:
                 if isinstance(record, BadInput):
                     raise RecordError(record.problem)
-                tokens = get_tokens(record, field)
+                words = document_words(record, field, lower)
             except RecordError as e:
                 if on_error != "skip":
                     raise InputError(location, str(e)) from None
@@ -58,7 +69,6 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
                 if len(stats.skipped_examples) < 5:
                     stats.skipped_examples.append(f"{location}: {e}")
                 continue
-            words = document_words(tokens, lower)
             if not words:
                 continue
             out.write(" ".join(words))
