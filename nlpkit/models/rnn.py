@@ -132,7 +132,7 @@ class RNNClassifier(NeuralClassifier):
             self.module_.embedding.weight.requires_grad_(False)
 
     def _encode(self, records):
-        return [truncate(self.vocab_.encode(record_tokens(r)), self.max_len, self.truncate) or [] for r in records]
+        return [truncate(self.vocab_.encode(record_tokens(r)), self.max_len, self.truncate) for r in records]
 
     def _logits(self, module, batch):
         return module(batch["input_ids"], batch["lengths"], batch["attention_mask"])
