@@ -409,3 +409,12 @@ def test_batches_run_in_a_memory_zone(parser):
     out += parser.process([{"tokens": [f"Blorptastic{i}", "glimmerfangs", "."]} for i in range(5)])
     assert len(parser._nlp.vocab.strings) == before
     assert out[0]["tokens"][3] == "Flibbertigibbet0" and out[5]["lemma"][0].lower() == "blorptastic0"
+
+
+def test_conllu_from_stdin_and_gzip(tmp_path):
+    gz = tmp_path / "gold.conllu.gz"
+    gz.write_bytes(gzip.compress(GOLD.read_bytes()))
+    from_stdin = run_cli("tag", "--engine", "nltk", "--input-format", "conllu", "--format", "text", input=GOLD.read_text())
+    from_gzip = run_cli("tag", "--engine", "nltk", "--format", "text", str(gz))  # *.conllu.gz: by its name
+    assert from_stdin.exit_code == 0 and from_stdin.output == from_gzip.output
+    assert from_stdin.output.splitlines()[:2] == ["DT NN VBD DT NN .", "DT NN VBD VBN IN DT NN ."]
