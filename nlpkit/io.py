@@ -301,7 +301,7 @@ def main_text(record: Record, field: str = "text", main_field: str | None = None
     else:
         value = record.get(field, "")
     if isinstance(value, list):
-        value = " ".join(map(str, value))
+        value = " ".join(v if isinstance(v, str) else orjson.dumps(v).decode() for v in value)
     elif not isinstance(value, str):
         value = orjson.dumps(value).decode()
     # one record per line, whatever the text holds

@@ -108,6 +108,12 @@ def test_text_writer_prints_tokens_else_text_one_line_per_record():
     assert out.getvalue() == b"x y\ntwo lines\n"
 
 
+def test_text_writer_prints_structured_items_as_json():
+    out = io.BytesIO()
+    TextWriter(out, main_field="ents").write([{"text": "x", "ents": [{"text": "Apple", "label": "ORG"}]}])
+    assert out.getvalue() == b'{"text":"Apple","label":"ORG"}\n'
+
+
 def test_batches_respect_count_and_size():
     records = [("l", {"text": "x" * 10})] * 5
     assert [len(b) for b in batched(records, size=2)] == [2, 2, 1]
