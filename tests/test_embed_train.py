@@ -150,3 +150,16 @@ def test_tokens_must_be_strings_and_skip_counts(invoke, tmp_path):
     assert result.exit_code == 0
     assert result.stderr.startswith("embed train: skipped 6 bad record(s); first: ")
     assert json.loads((tmp_path / "v" / "nlpkit.json").read_text())["corpus"] == {"documents": 3, "tokens": 6}
+
+
+def test_train_reads_stdin_and_glove_refuses_a_missing_device(invoke, tmp_path):
+    text = "".join(f"the {w} movie was {w}\n" for w in ("good", "bad", "great") * 10)
+    result = invoke("embed", "train", "--algo", "word2vec", "--dim", 4, "--min-count", 1, "-o", tmp_path / "v", input=text)
+    assert result.exit_code == 0, result.stderr
+    assert json.loads((tmp_path / "v" / "nlpkit.json").read_text())["corpus"] == {"documents": 30, "tokens": 150}
+    import torch
+
+    if not torch.cuda.is_available():
+        result = invoke("embed", "train", "--algo", "glove", "--device", "cuda", "--min-count", 1, "-o", tmp_path / "g",
+                        input=text)
+        assert result.exit_code == 1 and result.stderr.startswith("Error: device 'cuda' asked for, but CUDA is not available")
