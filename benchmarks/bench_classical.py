@@ -82,6 +82,7 @@ def run(nlpkit: str, data: Path, work: Path) -> int:
         "test": timed(f"{nlpkit} clean {data / 'test.jsonl.gz'} -o {test}"),
     }
 
+    name = "classical" if data == IMDB else "classical-check"
     failed = []
     for kind, (candidates, floor) in MODELS.items():
         trained = []  # (validation accuracy, options, model dir, wall seconds)
@@ -116,6 +117,7 @@ def run(nlpkit: str, data: Path, work: Path) -> int:
         print(f"{kind}: {json.dumps(row)}", file=sys.stderr, flush=True)
         if not row["meets_floor"]:
             failed.append(kind)
+        write_results(name, {**results, "failed": failed, "partial": True})  # figures so far, should a later step fail
 
     # side by side, same work on both sides: fit on all 25,000 (no validation slice)
     script = work / "direct_sklearn.py"
@@ -139,7 +141,7 @@ def run(nlpkit: str, data: Path, work: Path) -> int:
     if ratio > SIDE_BY_SIDE_LIMIT:
         failed.append("side_by_side")
     results["failed"] = failed
-    write_results("classical" if data == IMDB else "classical-check", results)
+    write_results(name, results)
     return 1 if failed else 0
 
 
