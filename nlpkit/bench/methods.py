@@ -52,6 +52,9 @@ class Method:
     per_device: dict[str, dict[str, Any]] = field(default_factory=dict)
     # run when --methods is not given (the others: by name, or --methods all)
     default: bool = True
+    # Word2Vec parameters (nlpkit.embeddings.word2vec.Word2VecParams): vectors trained on the
+    # method's training reviews first, and handed to the kind as its `vectors`
+    word2vec: dict[str, Any] | None = None
 
     @property
     def neural(self) -> bool:
@@ -87,8 +90,9 @@ METHODS: dict[str, Method] = {m.name: m for m in [
     Method("nbsvm", "nbsvm", "bag of words", "NB-SVM: NB log-count ratios on binarized 1-2-grams (Wang & Manning 2012)",
            references=("wang2012",)),
     Method("fasttext", "fasttext", "embeddings", "fastText supervised, word bigrams", references=_BOW),
-    Method("w2v-lr", "w2v-lr", "embeddings", "Word2Vec trained on the training reviews, mean-pooled, logistic regression",
-           references=_BOW),
+    Method("w2v-lr", "w2v-lr", "embeddings",
+           "Word2Vec (CBOW, 100d) trained on the training reviews, mean-pooled, logistic regression",
+           word2vec={"dim": 100, "window": 5, "min_count": 5, "epochs": 5, "workers": 1}, references=_BOW),
     Method("glove-lr", "w2v-lr", "embeddings", "pre-trained GloVe 6B 50d, mean-pooled, logistic regression",
            params={"vectors": "glove-6b-50d"}, references=_BOW),
     Method("lstm", "lstm", "recurrent", "LSTM over learned embeddings, max-pooled", params=_RNN,

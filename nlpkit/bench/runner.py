@@ -157,7 +157,7 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
             "description": method.description, "references": list(method.references)}
     if not registered(method):
         return {**base, "status": "unavailable", "error": f"model kind {method.kind!r} is not in this nlpkit yet"}
-    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__,
+    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__, method.word2vec,
                                       device if method.neural else "cpu", options.seed)
     result_path = out / "methods" / f"{method.name}.json"
     if result_path.is_file() and not options.force:
@@ -166,7 +166,7 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
             return {**kept, **base, "kept": True}
     spec_path = out / "logs" / f"{method.name}.spec.json"
     write_json(spec_path, {
-        "method": method.name, "kind": method.kind, "params": settings.params,
+        "method": method.name, "kind": method.kind, "params": settings.params, "word2vec": method.word2vec,
         "settings": {k: v for k, v in settings.__dict__.items() if k != "params"},
         "seed": options.seed, "device": device if method.neural else None,
         "data_dir": str(out / "data"), "model_dir": str(out / "models" / method.name),
