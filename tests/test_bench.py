@@ -30,11 +30,11 @@ LIMIT = 160
 METHODS = "bow-nb,tfidf-lr,gru"  # gru's kind is taken out of the registry: it must show as unavailable
 
 
-def bench(out: Path, *extra: str, methods: str = METHODS):
+def bench(out: Path, *extra: str, methods: str = METHODS, limit: int = LIMIT):
     with pytest.MonkeyPatch.context() as mp:
         mp.delitem(MODEL_KINDS, "gru", raising=False)
         return CliRunner().invoke(cli, ["bench", "imdb", "--data", str(SAMPLE), "--methods", methods,
-                                        "--limit", str(LIMIT), "--seed", "3", "--out", str(out), *extra],
+                                        "--limit", str(limit), "--seed", "3", "--out", str(out), *extra],
                                   catch_exceptions=False)
 
 
@@ -129,7 +129,7 @@ def test_changed_settings_are_not_kept(run, tmp_path, monkeypatch):
 
 def test_a_neural_method_brings_its_learning_curve(tmp_path):
     out = tmp_path / "nn"
-    result = bench(out, methods="bilstm")
+    result = bench(out, methods="bilstm", limit=60)
     assert result.exit_code == 0, result.stderr
     m = methods_by_name(out)["bilstm"]
     assert m["status"] == "done" and m["device"] == "cpu" and m["references"] == ["dai2015"]
