@@ -5,7 +5,8 @@
 2. `clean | tokenize --engine regex | stopwords | stem` as a 4-process shell pipeline: words/s.
 3. 1 GB of text through `clean | tokenize --engine regex`: peak RSS of each process.
 
-    python benchmarks/bench_text.py [--quick]     # --quick: 2,000 reviews, 100 MB
+    python benchmarks/bench_text.py [tokenize] [pipeline] [memory] [--quick]
+    # default: all three parts; --quick: 2,000 reviews and 100 MB
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import IMDB, REPO, write_results
+from _common import IMDB, REPO, RESULTS, write_results
 
 PY = sys.executable
 NLPKIT = f"{PY} -m nlpkit"
@@ -126,15 +127,27 @@ def memory_gigabyte(target_bytes: int) -> dict:
     }
 
 
+PARTS = ("tokenize", "pipeline", "memory")
+
+
 def main() -> None:
+    """Run the parts named on the command line (default: all), merging into the results file."""
     quick = "--quick" in sys.argv
-    results = {"quick": quick}
+    parts = [a for a in sys.argv[1:] if a in PARTS] or list(PARTS)
+    name = "text-quick" if quick else "text"
+    previous = RESULTS / f"{name}.json"
+    results = json.loads(previous.read_text()) if previous.exists() else {}
+    results = {k: v for k, v in results.items() if k not in ("benchmark", "machine", "date")}
+    results["quick"] = quick
     with tempfile.TemporaryDirectory() as tmp:
         source = write_subset(Path(tmp) / "train.jsonl.gz", 2000 if quick else 25000)
-        results["tokenize_nltk"] = tokenize_vs_loop(source)
-        results["ladder_pipeline"] = ladder_pipeline(source)
-    results["memory"] = memory_gigabyte(100_000_000 if quick else 1_000_000_000)
-    write_results("text" if not quick else "text-quick", results)
+        if "tokenize" in parts:
+            results["tokenize_nltk"] = tokenize_vs_loop(source)
+        if "pipeline" in parts:
+            results["ladder_pipeline"] = ladder_pipeline(source)
+    if "memory" in parts:
+        results["memory"] = memory_gigabyte(100_000_000 if quick else 1_000_000_000)
+    write_results(name, results)
 
 
 if __name__ == "__main__":

@@ -232,3 +232,50 @@ def test_directory_of_text_files_is_batch_processed(invoke, tmp_path):
         {"id": str(tmp_path / "docs" / "a.txt"), "text": "first doc two lines"},
         {"id": str(tmp_path / "docs" / "b.txt"), "text": "second doc"},
     ]
+
+
+# ----------------------------------------------------------------------------- clean's fast paths
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from nlpkit.text import clean as clean_text  # noqa: E402
+from nlpkit.text.clean import _APOSTROPHE, _DIGITS, _EMAIL, _HTML_TAG, _PUNCT, _URL  # noqa: E402
+
+
+def reference_clean(text, lower=True, html_tags=True, urls=True, emails=True, punct=True, digits=False, unicode="NFKC", whitespace=True):
+    """clean() as its docstring defines it: every pattern applied, no shortcuts."""
+    import html
+    import unicodedata
+
+    if unicode != "none":
+        text = unicodedata.normalize(unicode, text)
+    if html_tags:
+        text = html.unescape(_HTML_TAG.sub(" ", text))
+    if urls:
+        text = _URL.sub(" ", text)
+    if emails:
+        text = _EMAIL.sub(" ", text)
+    if lower:
+        text = text.lower()
+    if punct:
+        text = _PUNCT.sub(" ", _APOSTROPHE.sub("", text))
+    if digits:
+        text = _DIGITS.sub(" ", text)
+    if whitespace:
+        text = " ".join(text.split())
+    return text
+
+
+# texts built from pieces that trigger each pattern and its shortcut
+tricky_text = st.lists(
+    st.sampled_from(list("ab1 _'\u2019-.!@<>&;:/wW\n\té\u00a0\u2028") + ["www.", "http://", "&amp;", "<br />", "x@y.z"]),
+    max_size=30,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(tricky_text, st.booleans(), st.booleans(), st.booleans())
+def test_clean_shortcuts_equal_the_plain_definition(text, whitespace, lower, digits):
+    options = dict(whitespace=whitespace, lower=lower, digits=digits)
+    assert clean_text(text, **options) == reference_clean(text, **options)
