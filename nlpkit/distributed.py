@@ -141,6 +141,10 @@ def ray_session(address: str | None = None, *, quiet: bool = True, debug: bool =
     ray = import_ray()
     if ray.is_initialized():
         with _native_stderr(debug):
+            current = ray.get_runtime_context().gcs_address
+            if address and address not in ("local", "auto") and address.split("://")[-1] != current:
+                check_reachable(address)
+                raise NlpkitError(f"this process is already connected to the Ray cluster at {current}, not {address}")
             yield 0.0
         return
     address = address or os.environ.get("RAY_ADDRESS") or "local"
@@ -511,7 +515,7 @@ def run_on_ray(
             dataset = dataset.map_batches(
                 StageWorker,
                 fn_constructor_args=(segment, sink if i == len(segments) - 1 else None),
-                batch_size=None,
+                batch_size=1,  # a row is a whole chunk (Ray wants a batch size when GPUs are asked for)
                 batch_format="pyarrow",
                 compute=ActorPoolStrategy(min_size=1, max_size=slots, initial_size=initial),
                 num_cpus=1,
@@ -538,9 +542,10 @@ def _drive(dataset, report: RayRunReport, stream, progress, to_dir: bool) -> Non
         report.records_in += row["records_in"]
         for stage_name, seconds in io.loads(row["stage_seconds"]).items():
             report.stage_seconds[stage_name] = report.stage_seconds.get(stage_name, 0.0) + seconds
-        failures = io.loads(row["failures"])
+        # unreadable lines were noted when read, failing records later: put them back in input order
+        failures = sorted(io.loads(row["failures"]), key=lambda f: _location_order(f[0]))
         if failures and stream.on_error != "skip":
-            location, _, problem = min(failures, key=lambda f: _location_order(f[0]))
+            location, _, problem = failures[0]
             raise InputError(location, problem)
         for location, record_id, problem in failures:
             report.skip(location, problem)
