@@ -145,17 +145,19 @@ def resolve(name: str = "imdb", data: str | os.PathLike | None = None) -> DataSo
                 f"not a corpus directory (expected train.jsonl[.gz] and test.jsonl[.gz]); "
                 f"convert a tarball or aclImdb/ directory with: nlpkit corpora import {name} {path}",
             )
+        if path.resolve() == sample_dir(name).resolve():
+            return DataSource(path, "sample", _sample_notice(name, path))
         return DataSource(path, "--data")
     for place in locations(name):
         if place.present:
-            notice = None
-            if place.origin == "sample":
-                notice = (
-                    f"using the embedded sample {place.path} (not the full {name} corpus): the figures are NOT "
-                    f"comparable with published ones; get the full data with: nlpkit corpora fetch {name}"
-                )
+            notice = _sample_notice(name, place.path) if place.origin == "sample" else None
             return DataSource(place.path, place.origin, notice)
     raise ResourceMissing(f"no {name} corpus found; get it with: nlpkit corpora fetch {name}")
+
+
+def _sample_notice(name: str, path: Path) -> str:
+    return (f"using the embedded sample {path} (not the full {name} corpus): the figures are NOT "
+            f"comparable with published ones; get the full data with: nlpkit corpora fetch {name}")
 
 
 def list_corpora() -> list[CorpusLocation]:

@@ -332,6 +332,8 @@ def test_resolution_order(places, tmp_path):
     assert corpora.resolve("imdb").origin == "cache"
     given = corpora.resolve("imdb", data=SAMPLE)
     assert (given.origin, given.path) == ("--data", SAMPLE)
+    sample = corpora.resolve("imdb", data=tmp_path / "sample")  # the sample, named with --data, still says so
+    assert sample.origin == "sample" and "NOT comparable" in sample.notice
     with pytest.raises(InputError, match="not a corpus directory"):
         corpora.resolve("imdb", data=tmp_path)
 
