@@ -111,6 +111,7 @@ def test_a_bad_record_is_skipped_or_reported_with_its_stage(invoke, tmp_path):
         (["--pipeline", "clean --executor ray"], "stage 1 (clean): --executor belong(s) to the whole run"),
         (["--pipeline", "clean |"], "stage 2 is empty"),
         ([], "name a PIPELINE.yaml, or give the stages with --pipeline"),
+        (["--pipeline", "clean", "--address", "127.0.0.1:6379"], "--address names a Ray cluster: add --executor ray"),
         (["missing.yaml"], "missing.yaml: no such pipeline file"),
     ],
 )

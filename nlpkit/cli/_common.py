@@ -126,6 +126,8 @@ def run_stage(stage: Stage, stream: StreamOptions, name: str | None = None) -> R
 
 
 def _run_local(stage: Stage, stream: StreamOptions, name: str, show: bool) -> RunReport:
+    if stream.address:
+        raise click.UsageError("--address names a Ray cluster: add --executor ray")
     if stream.output != "-" and os.path.isdir(stream.output):
         raise click.UsageError(f"-o {stream.output} is a directory (a directory of shards is for --executor ray)")
     items = io.read_items(stream.inputs, field=stream.field, lines=stream.lines, input_format=stream.input_format)
