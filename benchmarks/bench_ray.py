@@ -52,6 +52,10 @@ def timed(command: str, **kwargs) -> tuple[float, str]:
     return time.perf_counter() - started, result.stderr
 
 
+def _rate(records: int, seconds: float) -> float | None:
+    return round(records / seconds, 1) if seconds > 1 else None
+
+
 def count_lines(path: Path) -> int:
     with open(path, "rb") as f:
         return sum(1 for _ in f)
@@ -61,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--records", type=int, default=int(os.environ.get("NLPKIT_BENCH_RAY_RECORDS", 2000)))
     parser.add_argument("--files", type=int, default=20)
+    parser.add_argument("--quick", action="store_true", help="skip the local fused --jobs 2 run")
     args = parser.parse_args()
     nlpkit = " ".join(NLPKIT)
     env = {**os.environ, "RAY_AUTH_MODE": os.environ.get("RAY_AUTH_MODE", "disabled")}
@@ -79,7 +84,9 @@ def main() -> None:
         shell_s, _ = timed(shell, env=env)
         assert count_lines(root / "shell.jsonl") == args.records
 
-        fused_s, _ = timed(f"{nlpkit} run --pipeline '{PIPELINE}' --jobs 2 {corpus} > {root / 'fused.jsonl'}", env=env)
+        fused_s = None
+        if not args.quick:
+            fused_s, _ = timed(f"{nlpkit} run --pipeline '{PIPELINE}' --jobs 2 {corpus} > {root / 'fused.jsonl'}", env=env)
 
         ray_s, ray_err = timed(f"{nlpkit} -v run --pipeline '{PIPELINE}' --executor ray {corpus} -o {root / 'ray'}", env=env)
         written = sum(count_lines(p) for p in (root / "ray").glob("part-*"))
@@ -90,6 +97,8 @@ def main() -> None:
         same = shell_lines == ray_lines
 
         tiny_local_s, _ = timed(f"{nlpkit} run --pipeline '{PIPELINE}' {tiny} > /dev/null", env=env)
+        tiny_shell = f"{nlpkit} {stages[0]} {tiny} | " + " | ".join(f"{nlpkit} {s}" for s in stages[1:]) + " > /dev/null"
+        tiny_shell_s, _ = timed(tiny_shell, env=env)
         tiny_ray_s, tiny_err = timed(f"{nlpkit} -v run --pipeline '{PIPELINE}' --executor ray {tiny} -o {root / 'tiny-ray'}", env=env)
 
     startup = float(re.search(r"Ray start-up ([\d.]+) s", ray_err).group(1))
@@ -99,7 +108,7 @@ def main() -> None:
     results.update(
         {
             "shell_pipeline": {"seconds": round(shell_s, 2), "records_per_s": round(args.records / shell_s, 1)},
-            "fused_local_jobs2": {"seconds": round(fused_s, 2), "records_per_s": round(args.records / fused_s, 1)},
+            "fused_local_jobs2": None if fused_s is None else {"seconds": round(fused_s, 2), "records_per_s": round(args.records / fused_s, 1)},
             "ray_2cpu": {
                 "seconds": round(ray_s, 2),
                 "records_per_s": round(args.records / ray_s, 1),
@@ -108,6 +117,12 @@ def main() -> None:
                 "output_equals_shell_pipeline": same,
             },
             "ray_vs_shell_speedup": round(shell_s / ray_s, 2),
+            "steady_state_records_per_s": {
+                # each run minus what it costs on 10 records (start-up, model loading); None when
+                # the input is too small for the difference to rise above the noise
+                "shell_pipeline": _rate(args.records, shell_s - tiny_shell_s),
+                "ray_2cpu": _rate(args.records, ray_s - tiny_ray_s),
+            },
             "startup_overhead": {
                 "ray_10_records_s": round(tiny_ray_s, 2),
                 "local_10_records_s": round(tiny_local_s, 2),
