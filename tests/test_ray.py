@@ -24,6 +24,7 @@ from conftest import REPO, SAMPLE_DIR, parse_jsonl, write_jsonl
 from nlpkit.io import read_records
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed")
+pytestmark = pytest.mark.slow  # a cluster, and Ray jobs of a few seconds each
 
 NLPKIT = [sys.executable, "-m", "nlpkit"]
 
