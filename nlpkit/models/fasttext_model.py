@@ -42,6 +42,31 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
     return " ".join(w for word in words for w in word.split())
 
 
+def _train_and_save(arguments: dict, bin_path: str) -> None:
+    import fasttext
+
+    fasttext.train_supervised(**arguments).save_model(bin_path)
+
+
+def _train_isolated(arguments: dict):
+    """fasttext.train_supervised(**arguments) in a fresh (spawned) process; the model is loaded back from its .bin."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    import __main__
+    import fasttext
+
+    main_file = getattr(__main__, "__file__", None)
+    if getattr(__main__, "__spec__", None) is None and not (main_file and os.path.exists(main_file)):
+        # a spawned process re-imports __main__, which an interactive session or stdin script cannot offer
+        return fasttext.train_supervised(**arguments)
+    with tempfile.TemporaryDirectory(prefix="nlpkit-fasttext-") as tmp:
+        bin_path = os.path.join(tmp, BIN_FILE)
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pool.submit(_train_and_save, arguments, bin_path).result()
+        return fasttext.load_model(bin_path)
+
+
 class FastTextClassifier(Classifier):
     kind = "fasttext"
     libraries = ("fasttext-modern",)
@@ -61,8 +86,6 @@ class FastTextClassifier(Classifier):
         self.seed = seed
 
     def fit(self, records, labels, valid=None):
-        import fasttext
-
         self.labels_ = sorted(set(labels))
         index = {label: i for i, label in enumerate(self.labels_)}
         fd, path = tempfile.mkstemp(prefix="nlpkit-fasttext-", suffix=".txt")
@@ -70,11 +93,14 @@ class FastTextClassifier(Classifier):
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 for record, label in zip(records, labels):
                     f.write(f"{LABEL_PREFIX}{index[label]} {fasttext_line(record, self.lowercase)}\n")
-            self._ft = fasttext.train_supervised(
+            # Trained in a fresh process: in one that already trained a fastText model, fasttext-modern
+            # 0.10 can fail with "Encountered NaN" on the next one (seen in tests: a small model after a
+            # larger one), which points at memory it reuses without initialising.
+            self._ft = _train_isolated(dict(
                 input=path, dim=self.dim, epoch=self.epochs, lr=self.lr, wordNgrams=self.ngrams[1],
                 minCount=self.min_count, bucket=self.bucket, thread=self.threads, seed=self.seed,
                 loss="softmax", verbose=0,
-            )
+            ))
         except RuntimeError as e:  # "Encountered NaN": seen with a high --lr, and with very few --bucket
             raise NlpkitError(
                 f"fastText training failed ({e}); try a lower --lr than {self.lr} or more than {self.bucket} --bucket"
