@@ -63,11 +63,7 @@ class LinearTextClassifier(Classifier):
     # -- the estimator protocol
 
     def fit(self, records, labels, valid=None):
-        self.labels_ = sorted(set(labels))
-        if len(self.labels_) < 2:
-            raise ValueError("need at least two labels to train a classifier")
-        index = {label: i for i, label in enumerate(self.labels_)}
-        y = np.array([index[label] for label in labels])
+        self.labels_, y = encode_labels(labels)
         self.vectorizer_ = TextVectorizer(**self._vectorizer_params())
         X = self.vectorizer_.fit_transform(records)
         coef, intercept = self._fit_head(X, y)
@@ -123,6 +119,15 @@ class LinearTextClassifier(Classifier):
                 "negative": [(str(names[i]), float(weights[i])) for i in order[::-1][:k]],
             }
         return out
+
+
+def encode_labels(labels) -> tuple[list[str], np.ndarray]:
+    """(the sorted label set, each label's index in it); at least two labels are needed."""
+    label_set = sorted(set(labels))
+    if len(label_set) < 2:
+        raise ValueError("need at least two labels to train a classifier")
+    index = {label: i for i, label in enumerate(label_set)}
+    return label_set, np.array([index[label] for label in labels])
 
 
 def scores_to_proba(scores: np.ndarray) -> np.ndarray:
