@@ -82,6 +82,36 @@ def nltk_resource(name: str) -> str:
         ) from None
 
 
+_wordnet = None
+
+
+def english_wordnet():
+    """NLTK's WordNet 3.0 reader, loaded once per process, without the OMW version map.
+
+    nltk.corpus.wordnet maps WordNet 3.0 onto itself at load time for the multilingual
+    (OMW) lookups, reading index.sense twice through its pure-Python reader: that took
+    more than half of the 10-25 s load. English lemmas and morphology never use the map.
+    """
+    global _wordnet
+    if _wordnet is None:
+        import warnings
+
+        from nltk.corpus.reader.wordnet import WordNetCorpusReader
+
+        class EnglishWordNet(WordNetCorpusReader):
+            def map_wn(self, version="wordnet"):
+                return None
+
+        configure_nltk()
+        import nltk
+
+        nltk_resource("wordnet")  # a clear message when it is missing
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "multilingual functions are not available": not asked for
+            _wordnet = EnglishWordNet(nltk.data.find(NLTK_RESOURCES["wordnet"]), None)
+    return _wordnet
+
+
 # --------------------------------------------------------------------------- spaCy
 
 

@@ -45,15 +45,12 @@ class LemmatizeStage(Stage):
         self.model = model
 
     def setup(self):
-        from nlpkit.resources import load_spacy, nltk_resource
+        from nlpkit.resources import english_wordnet, load_spacy, nltk_resource
 
         if self.engine == "wordnet":
-            nltk_resource("wordnet")
-            from nltk.corpus import wordnet
-
             # Princeton WordNet's morphy: its first analysis. NLTK's WordNetLemmatizer takes the
             # shortest candidate instead, which turns "hated" into "hat" and "us" into "u".
-            morphy = wordnet.morphy
+            morphy = english_wordnet().morphy
             self._lemmatize = lambda token, pos: morphy(token, pos) or token
             self._cache: dict[tuple[str, str], str] = {}
             if self.pos is None:
