@@ -107,3 +107,11 @@ def test_unicode_line_separators_inside_records_survive_the_stream(invoke):
     result = invoke("clean", "--no-whitespace", input=json.dumps({"text": "line\u2028separator \x85 kept"}) + "\n")
     (record,) = parse_jsonl(result.stdout)
     assert record["text"] == "line\u2028separator \x85 kept"
+
+
+def test_engine_names_the_executor_where_no_nlp_engine_takes_it(invoke):
+    assert invoke("clean", "--engine", "local", input="Hi There\n").stdout == '{"id":"stdin:1","text":"hi there"}\n'
+    # tokenize's --engine is its NLP library: the executor is --executor there
+    result = invoke("tokenize", "--engine", "ray", input="x\n")
+    assert result.exit_code == 2 and "'ray' is not one of 'nltk', 'spacy', 'regex', 'wordpiece'" in result.stderr
+    assert invoke("tokenize", "--engine", "regex", "--executor", "local", input="a b\n").exit_code == 0

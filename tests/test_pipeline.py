@@ -128,7 +128,7 @@ def test_pipeline_usage_errors(invoke, args, message):
         ("stages: [clean\n", "bad.yaml:2: not valid YAML"),
         ("clean: true\n", "expected a `stages:` list"),
         ("stages: [clean]\nworkers: 3\n", "unknown option 'workers'"),
-        ("stages: [clean]\nexecutor: spark\n", "bad.yaml: executor: Invalid value for '--executor': 'spark' is not one of"),
+        ("stages: [clean]\nexecutor: spark\n", "bad.yaml: executor: Invalid value for '--executor' / '--engine': 'spark' is not one of"),
         ("stages: [{tokenize: {engin: regex}}]\n", "stage 1 (tokenize): no such option(s): engin"),
     ],
 )

@@ -59,8 +59,13 @@ class LazyGroup(click.Group):
     def get_command(self, ctx, name):
         if name in self.lazy_commands:
             module_name, attr = self.lazy_commands[name].split(":")
-            return getattr(importlib.import_module(module_name), attr)
-        return super().get_command(ctx, name)
+            command = getattr(importlib.import_module(module_name), attr)
+        else:
+            command = super().get_command(ctx, name)
+        if command is not None:
+            _accept_engine_for_executor(command)
+        return command
+
 
     def invoke(self, ctx):
         debug = ctx.params.get("debug") or os.environ.get("NLPKIT_DEBUG") == "1"
@@ -86,6 +91,20 @@ class LazyGroup(click.Group):
                 f"Error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", err=True
             )
             ctx.exit(1)
+
+
+def _accept_engine_for_executor(command: click.Command) -> None:
+    """Let `--engine local|ray` name the executor wherever --engine is not already taken.
+
+    Issue 8 spells the executor option --engine; tokenize, lemmatize and tag already
+    use --engine for their NLP library, so the shared option is --executor, and
+    --engine is its second name on every other stage (clean --engine ray works).
+    """
+    executor = next((p for p in command.params if p.name == "executor"), None)
+    if executor is not None and not any("--engine" in p.opts for p in command.params):
+        executor.opts.append("--engine")
+    for sub in getattr(command, "commands", {}).values():
+        _accept_engine_for_executor(sub)
 
 
 def _quiet_broken_pipe() -> None:

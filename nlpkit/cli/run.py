@@ -6,10 +6,8 @@ from nlpkit.cli._common import run_stage, stage_options
 @click.command()
 @click.option("-p", "--pipeline", "pipeline_text", metavar='"STAGE [OPTIONS] | STAGE ..."',
               help="The stages, written as the shell pipeline they replace (quote it). Without it, the first INPUT is a PIPELINE.yaml.")
-# the spelling issue 8 uses; the shared option is --executor because --engine names tokenize's library
-@click.option("--engine", "engine_alias", type=click.Choice(["local", "ray"]), default=None, hidden=True)
 @stage_options
-def run(stream, pipeline_text, engine_alias):
+def run(stream, pipeline_text):
     """Run several stages fused into one job: no intermediate files, one pass over the data.
 
     PIPELINE.yaml (the first INPUT) or --pipeline gives the stages; each takes the
@@ -23,13 +21,9 @@ def run(stream, pipeline_text, engine_alias):
     """
     import dataclasses
 
-    from click.core import ParameterSource
-
     from nlpkit.pipeline import PipelineError, build_pipeline, load_pipeline_file, parse_pipeline
 
     ctx = click.get_current_context()
-    if engine_alias is not None and ctx.get_parameter_source("executor") != ParameterSource.COMMANDLINE:
-        stream = dataclasses.replace(stream, executor=engine_alias)
     if pipeline_text is not None:
         spec = parse_pipeline(pipeline_text)
     else:
