@@ -236,7 +236,7 @@ def test_directory_of_text_files_is_batch_processed(invoke, tmp_path):
 
 # ----------------------------------------------------------------------------- clean's fast paths
 
-from hypothesis import given, settings  # noqa: E402
+from hypothesis import example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 from nlpkit.text import clean as clean_text  # noqa: E402
@@ -274,8 +274,9 @@ tricky_text = st.lists(
 ).map("".join)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(tricky_text, st.booleans(), st.booleans(), st.booleans())
+@example("a''a", True, False, False)  # an apostrophe pair between letters is a word break
 def test_clean_shortcuts_equal_the_plain_definition(text, whitespace, lower, digits):
     options = dict(whitespace=whitespace, lower=lower, digits=digits)
     assert clean_text(text, **options) == reference_clean(text, **options)

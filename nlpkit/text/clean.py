@@ -20,6 +20,7 @@ _ASCII_PUNCT = str.maketrans({chr(i): " " for i in range(128) if _PUNCT.match(ch
 _DIGITS = re.compile(r"\d+")
 # cheap tests that let most texts skip the costly URL and e-mail patterns
 _URL_HINT = re.compile(r"://|www\.", re.IGNORECASE)
+_APOSTROPHE_PAIR = re.compile(r"['\u2019]{2}")
 
 UNICODE_FORMS = ("NFKC", "NFC", "NFKD", "NFD", "none")
 
@@ -56,9 +57,10 @@ def clean(
     if lower:
         text = text.lower()
     if punct:
-        if whitespace:
+        if whitespace and not _APOSTROPHE_PAIR.search(text):
             # spaces are collapsed below, so dropping every apostrophe equals dropping
-            # only those inside words (the others would become collapsible spaces)
+            # only those inside words (the others would become collapsible spaces);
+            # not so for a pair ("a''a" is two words), which takes the pattern
             text = text.replace("'", "").replace("\u2019", "")
         else:
             text = _APOSTROPHE.sub("", text)
