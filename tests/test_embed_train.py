@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 
 from conftest import write_jsonl
-from nlpkit.embeddings.glove import GloveParams, build_vocab, cooccurrence_matrix, train_glove, train_glove_matrix
+from nlpkit.embeddings.glove import (
+    GloveModel,
+    GloveParams,
+    build_vocab,
+    cooccurrence_matrix,
+    train_glove,
+    train_glove_matrix,
+)
 from nlpkit.embeddings.vectors import load_vectors
 
 GROUPS = {
@@ -101,6 +108,37 @@ def test_glove_window_does_not_cross_documents_and_skips_rare_words(tmp_path):
     X = cooccurrence_matrix(tmp_path / "c.txt", words, window=1).toarray()
     # "rare" is dropped before windowing, so "y x" stay adjacent; no pair spans the line break
     assert words == ["x", "y"] and X.tolist() == [[0, 2], [2, 0]]
+
+
+def test_glove_step_is_adagrad_on_the_weighted_least_squares_by_hand():
+    # glove.c's update, written out per pair: residual r = w_i.c_j + b_i + b~_j - log x; grad = f r (c_j, 1);
+    # step = -lr grad / sqrt(accumulator before the batch); the accumulator then gains grad^2.
+    # Row 0 appears twice in the batch: both pairs' steps add up (a mini-batch, not Hogwild).
+    import torch
+
+    model = GloveModel(vocab_size=3, dim=2, device="cpu", generator=torch.Generator().manual_seed(1))
+    model.gW += torch.rand(3, 3, generator=torch.Generator().manual_seed(2)) * 4  # as after some training
+    model.gC += torch.rand(3, 3, generator=torch.Generator().manual_seed(3)) * 4
+    W, C, gW, gC = (t.numpy().astype(np.float64).copy() for t in (model.W, model.C, model.gW, model.gC))
+    rows, cols = np.array([0, 0, 2]), np.array([1, 2, 0])
+    log_x, f_x = np.array([0.5, 1.0, -0.2]), np.array([1.0, 0.3, 0.7])
+    lr, d = 0.05, 2
+    expected_W, expected_C, expected_gW, expected_gC = W.copy(), C.copy(), gW.copy(), gC.copy()
+    expected_loss = 0.0
+    for i, j, lx, f in zip(rows, cols, log_x, f_x):
+        r = W[i, :d] @ C[j, :d] + W[i, d] + C[j, d] - lx
+        expected_loss += 0.5 * f * r * r
+        grad_w = f * r * np.append(C[j, :d], 1.0)
+        grad_c = f * r * np.append(W[i, :d], 1.0)
+        expected_W[i] -= lr * grad_w / np.sqrt(gW[i])
+        expected_C[j] -= lr * grad_c / np.sqrt(gC[j])
+        expected_gW[i] += grad_w**2
+        expected_gC[j] += grad_c**2
+    loss = model.step(torch.tensor(rows), torch.tensor(cols), torch.tensor(log_x, dtype=torch.float32),
+                      torch.tensor(f_x, dtype=torch.float32), lr)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    for got, want in ((model.W, expected_W), (model.C, expected_C), (model.gW, expected_gW), (model.gC, expected_gC)):
+        np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-7)
 
 
 def test_glove_loss_decreases(tmp_path, planted_corpus):
