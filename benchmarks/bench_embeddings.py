@@ -2,6 +2,7 @@
 `embed evaluate` against gensim's own evaluation, and IMDb accuracy of w2v-lr.
 
     python benchmarks/bench_embeddings.py     # writes benchmarks/results/embeddings.json
+    python benchmarks/bench_embeddings.py glove evaluate   # only those parts; the others' figures are kept
     NLPKIT_BENCH_DATA=corpora/imdb-sample python benchmarks/bench_embeddings.py   # a quick check
 
 Settings, chosen so that the whole run finishes on two shared cores:
@@ -13,10 +14,18 @@ Settings, chosen so that the whole run finishes on two shared cores:
   records into its LineSentence file and saving) against gensim's Word2Vec called directly with
   the same parameters on a LineSentence file written beforehand (corpus_file mode, its time is
   training only). words/s = corpus tokens x epochs / wall time.
-* GloVe: the first GLOVE_DOCS training reviews, dim 50, window 10, min-count 5, 5 epochs, one
-  thread each. nlpkit's trainer (torch, CPU) against `glove` from bicleaner-ai-glove (compiled,
-  Hogwild SGD), given the same tokens with words under min-count removed (which is what nlpkit's
-  counter does before windowing). Quality: WordSim-353 Spearman and Google analogy accuracy.
+* GloVe: train + unsup (all 75,000 reviews), dim 50, window 10, min-count 5, 15 epochs, one
+  thread each. nlpkit's trainer (`nlpkit embed train --algo glove`, torch, CPU) against `glove`
+  from bicleaner-ai-glove (compiled, Hogwild SGD), given the same tokens with words under
+  min-count removed (which is what nlpkit's counter does before windowing). Quality:
+  WordSim-353 Spearman and Google analogy accuracy. The two differ in model and counting
+  conventions, measured here rather than assumed:
+  - nlpkit follows glove.c: separate word and context vectors (saved as W + W~), trained on
+    the full symmetric matrix (both X_ij and X_ji, self-pairs included);
+  - `glove` ties word and context vectors (one matrix), so it stores one triangle of X
+    without the diagonal; and its `Corpus.matrix` holds some pairs twice (two partial
+    counts that scipy would sum), so it is trained twice: on `Corpus.matrix` as its users
+    call it, and on the same matrix with duplicates summed (`.tocsr().tocoo()`).
 * Evaluation: `nlpkit embed evaluate --json` on GloVe 6B 50d against gensim's
   evaluate_word_analogies(questions-words.txt) and evaluate_word_pairs(wordsim353, simlex999).
 * w2v-lr: `nlpkit train --model w2v-lr` on the 25,000 training reviews (no validation slice),
@@ -35,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from _common import IMDB, NLPKIT, REPO, write_results
+from _common import IMDB, NLPKIT, REPO, RESULTS, write_results
 
 sys.path.insert(0, str(REPO))
 
@@ -43,8 +52,8 @@ DATA = Path(os.environ.get("NLPKIT_BENCH_DATA") or IMDB)
 if not DATA.is_absolute():
     DATA = REPO / DATA
 W2V = {"sg": False, "dim": 100, "window": 5, "min_count": 5, "negative": 5, "epochs": 2, "workers": 2, "seed": 0}
-GLOVE = {"dim": 50, "window": 10, "min_count": 5, "epochs": 5}
-GLOVE_DOCS = 10_000
+GLOVE = {"dim": 50, "window": 10, "min_count": 5, "epochs": 15}
+PARTS = ("word2vec", "w2v-lr", "glove", "evaluate")
 SIDE_BY_SIDE_LIMIT = 1.10
 
 GENSIM_DIRECT = r"""
@@ -69,15 +78,19 @@ docs = [[w for w in line.split() if w in keep] for line in open(corpus_file, enc
 corpus = glove.Corpus()
 corpus.fit(docs, window=settings["window"])
 counted = time.perf_counter()
-model = glove.Glove(no_components=settings["dim"], learning_rate=0.05, random_state=0)
-model.fit(corpus.matrix, epochs=settings["epochs"], no_threads=1)
-trained = time.perf_counter()
+summed = corpus.matrix.tocsr().tocoo()  # duplicate (i, j) entries summed into one count
 words = sorted(corpus.dictionary, key=corpus.dictionary.get)
-kv = KeyedVectors(settings["dim"])
-kv.add_vectors(words, model.word_vectors)
-kv.save_word2vec_format(out)
-print(json.dumps({"seconds_counting": counted - started, "seconds_training": trained - counted,
-                  "nonzeros": int(corpus.matrix.nnz), "vocab": len(words)}))
+report = {"seconds_counting": counted - started, "vocab": len(words), "entries": int(corpus.matrix.nnz),
+          "distinct_pairs": int(summed.nnz), "lower_triangle_entries": int((summed.row > summed.col).sum())}
+for name, matrix in (("as_called", corpus.matrix), ("duplicates_summed", summed)):
+    model = glove.Glove(no_components=settings["dim"], learning_rate=0.05, random_state=0)
+    started = time.perf_counter()
+    model.fit(matrix, epochs=settings["epochs"], no_threads=1)
+    report[name] = {"seconds_training": time.perf_counter() - started, "entries": int(matrix.nnz)}
+    kv = KeyedVectors(settings["dim"])
+    kv.add_vectors(words, model.word_vectors)
+    kv.save_word2vec_format(f"{out}-{name}.txt")
+print(json.dumps(report))
 """
 
 GENSIM_EVALUATE = r"""
@@ -162,28 +175,29 @@ def intrinsic(spec: str) -> dict:
 
 
 def glove_comparison(lines: Path, work: Path) -> dict:
-    subset = work / "glove-corpus.txt"
-    with open(lines, encoding="utf-8") as src, open(subset, "w", encoding="utf-8") as dst:
-        for i, line in enumerate(src):
-            if i >= GLOVE_DOCS:
-                break
-            dst.write(line)
     flags = ["--dim", GLOVE["dim"], "--window", GLOVE["window"], "--min-count", GLOVE["min_count"],
              "--epochs", GLOVE["epochs"], "--workers", 1, "--device", "cpu", "--input-format", "text", "--lines"]
-    nlpkit_seconds, _ = run([*NLPKIT, "embed", "train", "--algo", "glove", *map(str, flags), str(subset),
+    nlpkit_seconds, _ = run([*NLPKIT, "embed", "train", "--algo", "glove", *map(str, flags), str(lines),
                              "-o", str(work / "glove-nlpkit")])
-    manifest = json.loads((work / "glove-nlpkit" / "nlpkit.json").read_text())
-    reference_seconds, out = run([sys.executable, "-c", BICLEANER_GLOVE, str(subset), str(work / "glove-ref.txt"),
+    metrics = json.loads((work / "glove-nlpkit" / "nlpkit.json").read_text())["metrics"]
+    entries = metrics["cooccurrence_nonzeros"]
+    reference_seconds, out = run([sys.executable, "-c", BICLEANER_GLOVE, str(lines), str(work / "glove-ref"),
                                   json.dumps(GLOVE)])
     reference = json.loads(out)
-    return {
-        "settings": {**GLOVE, "documents": GLOVE_DOCS, "threads": 1},
-        "nlpkit": {"seconds_wall": round(nlpkit_seconds, 2), "nonzeros": manifest["metrics"]["cooccurrence_nonzeros"],
-                   "loss_per_epoch": manifest["metrics"]["loss_per_epoch"], **intrinsic(str(work / "glove-nlpkit"))},
-        "bicleaner_ai_glove": {"seconds_wall": round(reference_seconds, 2),
-                               **{k: round(v, 2) if isinstance(v, float) else v for k, v in reference.items()},
-                               **intrinsic(str(work / "glove-ref.txt"))},
-    }
+    ours = {"seconds_wall": round(nlpkit_seconds, 2), "entries": entries,
+            **{k: metrics[k] for k in ("seconds_counting", "seconds_training") if k in metrics},
+            "loss_per_epoch": metrics["loss_per_epoch"], **intrinsic(str(work / "glove-nlpkit"))}
+    if "seconds_training" in ours:
+        ours["ns_per_entry_update"] = round(ours["seconds_training"] / (entries * GLOVE["epochs"]) * 1e9)
+    theirs = {"seconds_wall": round(reference_seconds, 2),
+              **{k: round(v, 2) if isinstance(v, float) else v for k, v in reference.items() if not isinstance(v, dict)}}
+    for name in ("as_called", "duplicates_summed"):
+        run_ = reference[name]
+        theirs[name] = {"seconds_training": round(run_["seconds_training"], 2), "entries": run_["entries"],
+                        "ns_per_entry_update": round(run_["seconds_training"] / (run_["entries"] * GLOVE["epochs"]) * 1e9),
+                        **intrinsic(str(work / f"glove-ref-{name}.txt"))}
+    return {"settings": {**GLOVE, "documents": "all of train + unsup", "threads": 1}, "nlpkit": ours,
+            "bicleaner_ai_glove": theirs}
 
 
 def evaluate_equality() -> dict:
@@ -232,19 +246,33 @@ def w2v_lr_accuracy(work: Path) -> dict:
 
 
 def main() -> None:
+    parts = sys.argv[1:] or list(PARTS)
+    unknown = set(parts) - set(PARTS)
+    if unknown:
+        sys.exit(f"unknown part(s) {sorted(unknown)}; choose from {', '.join(PARTS)}")
+    previous = RESULTS / "embeddings.json"
+    results: dict = {}
+    if parts != list(PARTS) and previous.exists():  # a partial run keeps the other parts' figures
+        results = {k: v for k, v in json.loads(previous.read_text()).items() if k not in ("benchmark", "machine", "date")}
+    results["data"] = str(DATA)
     work = Path(tempfile.mkdtemp(prefix="nlpkit-bench-embeddings-"))
-    results: dict = {"data": str(DATA)}
     try:
-        records, lines, docs, tokens = prepare_corpus(work)
-        results["corpus"] = {"documents": docs, "tokens": tokens, "tokenizer": "nlpkit.embeddings.docvec.simple_tokens"}
-        results["word2vec"] = word2vec_side_by_side(records, lines, tokens, work)
-        write_results("embeddings", results)
-        results["w2v_lr_imdb_test_accuracy"] = w2v_lr_accuracy(work)
-        write_results("embeddings", results)
-        results["glove"] = glove_comparison(lines, work)
-        write_results("embeddings", results)
-        results["evaluate_glove_6b_50d"] = evaluate_equality()
-        write_results("embeddings", results)
+        if {"word2vec", "w2v-lr", "glove"} & set(parts):
+            records, lines, docs, tokens = prepare_corpus(work)
+            results["corpus"] = {"documents": docs, "tokens": tokens, "tokenizer": "nlpkit.embeddings.docvec.simple_tokens"}
+        if "word2vec" in parts or "w2v-lr" in parts:
+            results["word2vec"] = word2vec_side_by_side(records, lines, tokens, work)
+            results["word2vec"].update(intrinsic(str(work / "w2v")))
+            write_results("embeddings", results)
+        if "w2v-lr" in parts:
+            results["w2v_lr_imdb_test_accuracy"] = w2v_lr_accuracy(work)
+            write_results("embeddings", results)
+        if "glove" in parts:
+            results["glove"] = glove_comparison(lines, work)
+            write_results("embeddings", results)
+        if "evaluate" in parts:
+            results["evaluate_glove_6b_50d"] = evaluate_equality()
+            write_results("embeddings", results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

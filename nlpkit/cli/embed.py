@@ -88,7 +88,8 @@ def train(inputs, algo, output, sg, dim, window, min_count, negative, epochs, wo
             on_epoch = (lambda e, loss: click.echo(f"embed train: glove epoch {e}: loss {loss:.6f}", err=True)) if show else None
             result = train_glove(corpus, params, on_epoch=on_epoch)
             trained, fmt = result.keyed_vectors(), save_format
-            metrics = {"loss_per_epoch": [round(x, 6) for x in result.losses], "cooccurrence_nonzeros": result.nonzeros}
+            metrics = {"loss_per_epoch": [round(x, 6) for x in result.losses], "cooccurrence_nonzeros": result.nonzeros,
+                       "seconds_counting": result.seconds_counting, "seconds_training": result.seconds_training}
         else:
             if algo == "word2vec":
                 from nlpkit.embeddings.word2vec import Word2VecParams as Params
