@@ -235,10 +235,12 @@ def train_glove_matrix(matrix, params: GloveParams, on_epoch: Callable[[int, flo
     nnz = len(rows)
     for epoch in range(params.epochs):
         order = torch.randperm(nnz, generator=generator).to(device)
+        # shuffle once per epoch with one large gather each; the mini-batches are then views
+        e_rows, e_cols, e_log_x, e_f_x = (t.index_select(0, order) for t in (rows, cols, log_x, f_x))
         total = 0.0
         for start in range(0, nnz, params.batch_size):
-            batch = order[start:start + params.batch_size]
-            total += model.step(rows[batch], cols[batch], log_x[batch], f_x[batch], params.learning_rate)
+            sl = slice(start, start + params.batch_size)
+            total += model.step(e_rows[sl], e_cols[sl], e_log_x[sl], e_f_x[sl], params.learning_rate)
         mean = total / nnz
         if not math.isfinite(mean):
             raise NlpkitError(f"GloVe training diverged at epoch {epoch + 1} (loss {mean}); lower --learning-rate")
