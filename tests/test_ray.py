@@ -67,11 +67,11 @@ def by_id(records):
     return sorted(records, key=lambda r: r["id"])
 
 
-def local_and_ray(invoke, tmp_path, args, source):
+def local_and_ray(invoke, tmp_path, args, source, flag="--executor"):
     local = invoke(*args, source)
     assert local.exit_code == 0, local.output
     out = tmp_path / "out"
-    on_ray = invoke(*args, "--executor", "ray", source, "-o", out)
+    on_ray = invoke(*args, flag, "ray", source, "-o", out)
     assert on_ray.exit_code == 0, on_ray.output
     assert (out / "_SUCCESS").exists()
     return parse_jsonl(local.stdout), shards(out)
@@ -81,13 +81,16 @@ def local_and_ray(invoke, tmp_path, args, source):
 
 
 # clean: see test_directory_of_text_files_to_shards_each_id_once
-@pytest.mark.parametrize("stage", ["tokenize", "stopwords", "stem", "lemmatize"])
-def test_each_text_stage_on_ray_equals_local(cluster, invoke, reviews, tmp_path, stage):
+# both spellings: --engine ray (issue 8's name; on tokenize and lemmatize --engine also names the
+# NLP library, and `ray` keeps its default) and --executor ray
+@pytest.mark.parametrize("stage, flag", [("tokenize", "--engine"), ("stopwords", "--executor"), ("stem", "--engine"),
+                                         ("lemmatize", "--engine")])
+def test_each_text_stage_on_ray_equals_local(cluster, invoke, reviews, tmp_path, stage, flag):
     source = reviews
     if stage in ("stopwords", "stem", "lemmatize"):  # these take tokens: feed them tokenized records
         source = tmp_path / "tokens.jsonl"
         source.write_text(invoke("tokenize", "--engine", "regex", reviews).stdout)
-    local, on_ray = local_and_ray(invoke, tmp_path, [stage], source)
+    local, on_ray = local_and_ray(invoke, tmp_path, [stage], source, flag)
     assert len(local) == 24
     assert by_id(on_ray) == by_id(local)
 
@@ -272,6 +275,17 @@ def test_a_port_that_is_not_ray_fails_within_the_probe_timeout(invoke, reviews, 
         result = invoke("clean", "--executor", "ray", "--address", address, reviews)
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: {address} is not a Ray cluster:")
+
+
+@pytest.mark.parametrize("stage", ["tokenize", "lemmatize", "tag"])
+def test_engine_local_or_ray_picks_the_executor_where_engine_names_the_library(invoke, stage):
+    words = '{"id": "1", "text": "The cats sat", "tokens": ["The", "cats", "sat"]}\n'
+    default = invoke(stage, input=words)
+    local = invoke(stage, "--engine", "local", input=words)
+    assert default.exit_code == 0, default.output
+    assert local.stdout == default.stdout  # the default library, run here
+    on_ray = invoke(stage, "--engine", "ray", input=words)
+    assert on_ray.exit_code == 2 and "--executor ray reads files and directories, not stdin" in on_ray.stderr
 
 
 def test_ray_refuses_stdin_and_a_non_empty_output_directory(invoke, reviews, tmp_path):

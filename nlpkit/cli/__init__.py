@@ -6,6 +6,7 @@ heavy at module level, so `nlpkit --help` answers without torch or spaCy.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -93,16 +94,37 @@ class LazyGroup(click.Group):
             ctx.exit(1)
 
 
-def _accept_engine_for_executor(command: click.Command) -> None:
-    """Let `--engine local|ray` name the executor wherever --engine is not already taken.
+EXECUTORS = ("local", "ray")
 
-    Issue 8 spells the executor option --engine; tokenize, lemmatize and tag already
-    use --engine for their NLP library, so the shared option is --executor, and
-    --engine is its second name on every other stage (clean --engine ray works).
+
+def _accept_engine_for_executor(command: click.Command) -> None:
+    """Let `--engine local|ray` name the executor on every stage, as issue 8 spells it.
+
+    tokenize, lemmatize and tag already use --engine for their NLP library, so the shared
+    option is --executor. Where --engine is free it is --executor's second name
+    (clean --engine ray); where it names the library, `local` and `ray` are two more
+    choices that pick the executor and keep the default library (tokenize --engine ray
+    is tokenize --executor ray); `--engine spacy --executor ray` combines them.
     """
     executor = next((p for p in command.params if p.name == "executor"), None)
-    if executor is not None and not any("--engine" in p.opts for p in command.params):
-        executor.opts.append("--engine")
+    library = next((p for p in command.params if "--engine" in p.opts and p is not executor), None)
+    if executor is not None and library is None:
+        if "--engine" not in executor.opts:  # get_command runs once per lookup
+            executor.opts.append("--engine")
+    elif executor is not None and isinstance(library.type, click.Choice) and "ray" not in library.type.choices:
+        library.type = click.Choice([*library.type.choices, *EXECUTORS])
+        library.help = (library.help or "").rstrip() + " local|ray: the default library, on that executor (as --executor)."
+        callback, default_library = command.callback, library.default
+
+        @functools.wraps(callback)
+        def route_engine_to_executor(*args, **kwargs):
+            if kwargs.get(library.name) in EXECUTORS:
+                if kwargs[library.name] == "ray":
+                    kwargs[executor.name] = "ray"
+                kwargs[library.name] = default_library
+            return callback(*args, **kwargs)
+
+        command.callback = route_engine_to_executor
     for sub in getattr(command, "commands", {}).values():
         _accept_engine_for_executor(sub)
 
