@@ -9,7 +9,9 @@ default tokenization (scikit-learn's word pattern for the linear kinds, words an
 punctuation for fastText). Every model is trained on the 25,000 training reviews; a
 seeded 10% slice of them is held out for validation (so 22,500 are fitted), and the
 25,000 test reviews are used only by `nlpkit evaluate`. For fastText three settings are
-trained and the best on the validation slice is the one tested.
+trained and the best on the validation slice is chosen. The chosen settings are then
+refitted on all 25,000 training reviews (`--valid-fraction 0`, the published protocol),
+and that model is the one tested; the 22,500-review model's test accuracy is kept beside it.
 """
 
 from __future__ import annotations
@@ -91,18 +93,24 @@ def run(nlpkit: str, data: Path, work: Path) -> int:
             seconds = timed(f"{nlpkit} train --model {kind} {' '.join(options)} --train {train} -o {model_dir}")
             manifest = json.loads((model_dir / "nlpkit.json").read_text())
             trained.append((manifest["metrics"]["valid"]["accuracy"], options, model_dir, seconds))
-        valid_accuracy, options, model_dir, train_seconds = max(trained, key=lambda t: t[0])
+        valid_accuracy, options, chosen_dir, _ = max(trained, key=lambda t: t[0])
+        chosen = json.loads(sh(f"{nlpkit} evaluate --model {chosen_dir} --test {test} --json",
+                               capture_output=True, text=True).stdout)
+        # the chosen settings refitted on every training review, as the published figures are
+        model_dir = work / f"{kind}-all"
+        train_seconds = timed(f"{nlpkit} train --model {kind} {' '.join(options)} --valid-fraction 0 --train {train} -o {model_dir}")
         manifest = json.loads((model_dir / "nlpkit.json").read_text())
         started = time.perf_counter()
         out = sh(f"{nlpkit} evaluate --model {model_dir} --test {test} --json", capture_output=True, text=True)
         evaluate_seconds = round(time.perf_counter() - started, 2)
         metrics = json.loads(out.stdout)
         row = {
-            "command": f"nlpkit train --model {kind} {' '.join(options)} --train train.clean.jsonl.gz -o DIR",
+            "command": f"nlpkit train --model {kind} {' '.join(options)} --valid-fraction 0 --train train.clean.jsonl.gz -o DIR",
             "candidates_valid_accuracy": {" ".join(o): acc for acc, o, _, _ in trained},
             "params": manifest["params"],
             "n_train": manifest["training"]["n_train"],
             "valid_accuracy": valid_accuracy,
+            "test_accuracy_fitted_on_22500": chosen["accuracy"],
             "test_accuracy": metrics["accuracy"],
             "test_macro_f1": metrics["macro_f1"],
             "floor": floor,
