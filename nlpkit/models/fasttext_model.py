@@ -15,6 +15,7 @@ the IMDb training data (benchmarks/bench_classical.py).
 from __future__ import annotations
 
 import os
+import random
 import re
 import tempfile
 from pathlib import Path
@@ -90,9 +91,14 @@ class FastTextClassifier(Classifier):
         index = {label: i for i, label in enumerate(self.labels_)}
         fd, path = tempfile.mkstemp(prefix="nlpkit-fasttext-", suffix=".txt")
         try:
+            lines = [f"{LABEL_PREFIX}{index[label]} {fasttext_line(record, self.lowercase)}\n"
+                     for record, label in zip(records, labels)]
+            # fastText reads its file in order with a decaying learning rate, so a corpus sorted by
+            # label (IMDb's files are: all pos, then all neg) leaves the model leaning to the last
+            # label: shuffle, seeded, as fastText's own tutorial advises
+            random.Random(self.seed).shuffle(lines)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                for record, label in zip(records, labels):
-                    f.write(f"{LABEL_PREFIX}{index[label]} {fasttext_line(record, self.lowercase)}\n")
+                f.writelines(lines)
             # Trained in a fresh process: in one that already trained a fastText model, fasttext-modern
             # 0.10 can fail with "Encountered NaN" on the next one (seen in tests: a small model after a
             # larger one), which points at memory it reuses without initialising.
