@@ -348,3 +348,28 @@ def test_mismatched_weights_are_a_clear_error(trained, tmp_path):
     np.savez(model_dir / "linear.npz", coef=np.zeros((1, 3)), intercept=np.zeros(1))
     result = run_cli("predict", "--model", model_dir, input='{"text": "good"}\n')
     assert result.exit_code == 1 and "do not fit 2 labels" in result.stderr
+
+
+def test_fasttext_trains_on_shuffled_lines_whatever_the_input_order(monkeypatch):
+    # fastText reads its file in order with a decaying learning rate; IMDb's files are sorted by
+    # label (all pos, then all neg), which left the model leaning to the last label
+    from nlpkit.models import fasttext_model
+
+    seen = {}
+
+    def capture(arguments):
+        with open(arguments["input"], encoding="utf-8") as f:
+            seen.setdefault("labels", []).append([line.split(" ", 1)[0] for line in f])
+        raise RuntimeError("captured")  # stop before training
+
+    monkeypatch.setattr(fasttext_model, "_train_isolated", capture)
+    records = [{"text": f"review {i}"} for i in range(200)]
+    labels = ["pos"] * 100 + ["neg"] * 100
+    for _ in range(2):
+        with pytest.raises(Exception, match="captured"):
+            fasttext_model.FastTextClassifier(seed=3).fit(records, labels)
+    first, second = seen["labels"]
+    assert first == second  # seeded: the same order every time
+    assert sorted(first) == sorted(f"__label__{1 if label == 'pos' else 0}" for label in labels)
+    # no long run of one label: the first quarter holds both labels in roughly equal measure
+    assert 15 <= first[:50].count("__label__0") <= 35
