@@ -384,7 +384,7 @@ def write_split(path: Path, records: list[dict]) -> str:
 
 
 def _write_corpus(name: str, splits: dict[str, list[dict]], source: dict, dest: Path | None) -> Path:
-    from nlpkit.models.base import AtomicDirectory, write_json
+    from nlpkit.files import AtomicDirectory, write_json
 
     if not splits.get("train") or not splits.get("test"):
         found = ", ".join(f"{k}: {len(v):,}" for k, v in splits.items() if v) or "no reviews"

@@ -406,7 +406,7 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
 
 
 def write_reports(results: dict, out: str | Path) -> dict[str, Path]:
-    from nlpkit.models.base import atomic_write_bytes
+    from nlpkit.files import atomic_write_bytes
 
     out = Path(out)
     paths = {"md": out / "report.md", "html": out / "report.html"}

@@ -53,7 +53,7 @@ FULL_SIZES = {"train": 25_000, "test": 25_000}
 
 def run_imdb(options: BenchOptions, listener: Listener | None = None) -> dict:
     from nlpkit.corpora import resolve
-    from nlpkit.models.base import write_json
+    from nlpkit.files import write_json
 
     listener = listener or Listener()
     started = time.perf_counter()
@@ -107,7 +107,8 @@ def run_imdb(options: BenchOptions, listener: Listener | None = None) -> dict:
 def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     """Load, subset, slice validation and preprocess once; reuse the prepared files when settings match."""
     from nlpkit.io import write_records
-    from nlpkit.models.base import fingerprint, write_json
+    from nlpkit.models.base import fingerprint
+    from nlpkit.files import write_json
 
     out = Path(options.out) / "data"
     raw = {split: bench_data.load_split(source.path, split) for split in ("train", "test")}
@@ -150,7 +151,7 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
 
 def run_method(method: Method, options: BenchOptions, data_info: dict, device: str, device_type: str,
                out: Path, listener: Listener) -> dict:
-    from nlpkit.models.base import write_json
+    from nlpkit.files import write_json
 
     settings = method.settings(device_type)
     base = {"method": method.name, "kind": method.kind, "family": method.family,
@@ -237,7 +238,7 @@ def hardware(device: str) -> dict:
 
 
 def versions() -> dict:
-    from nlpkit.models.base import library_versions
+    from nlpkit.files import library_versions
 
     return library_versions("scikit-learn", "scipy", "torch", "transformers", "gensim", "fasttext-modern",
                             "nltk", "matplotlib")

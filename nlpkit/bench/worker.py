@@ -168,7 +168,7 @@ def run(spec: dict, emit) -> dict:
 
 
 def main(argv: list[str]) -> int:
-    from nlpkit.models.base import write_json
+    from nlpkit.files import write_json
 
     spec = json.loads(Path(argv[0]).read_text())
     # Progress lines go to the parent on the original stdout; anything a library prints

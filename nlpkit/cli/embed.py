@@ -68,7 +68,7 @@ def train(inputs, algo, output, sg, dim, window, min_count, negative, epochs, wo
     from nlpkit.embeddings.corpus import temporary_corpus
     from nlpkit.embeddings.vectors import describe, save_vectors
     from nlpkit.io import read_items
-    from nlpkit.models.base import library_versions
+    from nlpkit.files import library_versions
 
     show = verbose()
     started = time.perf_counter()

@@ -206,7 +206,8 @@ def save_vectors(
     ``fasttext-bin`` it is a trained gensim ``FastText`` model (the .bin keeps the
     subword buckets, which KeyedVectors alone cannot rebuild into a model file).
     """
-    from nlpkit.models.base import FORMAT_VERSION, MANIFEST, AtomicDirectory, library_versions, write_json
+    from nlpkit.models.base import FORMAT_VERSION, MANIFEST
+    from nlpkit.files import AtomicDirectory, library_versions, write_json
 
     if format not in DIRECTORY_FILES:
         raise VectorsError(f"cannot save vectors as {format!r} (choose one of: {', '.join(DIRECTORY_FILES)})")

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nlpkit.errors import RecordError
-from nlpkit.models.base import atomic_write_bytes, read_npz, write_npz
+from nlpkit.files import atomic_write_bytes, read_npz, write_npz
 from nlpkit.stage import Stage
 
 METHODS = ("bow", "tfidf")
@@ -312,7 +312,7 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
 
 def fit_to_directory(vectorizer: TextVectorizer, ids: list[str], records: list[dict], directory: str | Path):
     """Fit on `records`; write the vectorizer and the matrix (``matrix.npz``) into `directory`, atomically."""
-    from nlpkit.models.base import AtomicDirectory
+    from nlpkit.files import AtomicDirectory
 
     matrix = vectorizer.fit_transform(records)
     with AtomicDirectory(directory) as tmp:

@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from nlpkit.features.vectorizer import TextVectorizer
-from nlpkit.models.base import Classifier, read_npz, write_npz
+from nlpkit.models.base import Classifier
+from nlpkit.files import read_npz, write_npz
 
 WEIGHTS_FILE = "linear.npz"
 

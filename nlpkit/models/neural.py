@@ -39,7 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.models.base import Classifier, ModelError, fingerprint, save_model, write_json
+from nlpkit.models.base import Classifier, ModelError, fingerprint, save_model
+from nlpkit.files import write_json
 
 BEST, LAST, METRICS, TRAINER = "model-best", "model-last", "metrics.jsonl", "trainer"
 MONITORS = ("loss", "accuracy")
@@ -423,7 +424,7 @@ class NeuralClassifier(Classifier):
 
     def _write_metrics(self, state: LoopState) -> None:
         lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in state.history)
-        from nlpkit.models.base import atomic_write_bytes
+        from nlpkit.files import atomic_write_bytes
 
         atomic_write_bytes(Path(self.run_dir) / METRICS, lines.encode())
 

@@ -18,7 +18,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from nlpkit.models.base import ModelError, write_json
+from nlpkit.models.base import ModelError
+from nlpkit.files import write_json
 from nlpkit.models.neural import Collate, NeuralClassifier
 from nlpkit.models.vocab import PAD_ID, PADDING_CHOICES, TRUNCATE_CHOICES, Vocab, record_tokens, truncate
 

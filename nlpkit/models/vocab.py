@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from nlpkit.models.base import write_json
+from nlpkit.files import write_json
 from nlpkit.stage import get_text
 
 PAD, UNK = "<pad>", "<unk>"

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.models.base import Classifier, read_npz, write_npz
+from nlpkit.models.base import Classifier
+from nlpkit.files import read_npz, write_npz
 
 WEIGHTS_FILE = "w2v_lr.npz"
 IDF_FILE = "idf.json"
