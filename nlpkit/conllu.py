@@ -18,8 +18,8 @@ The writer does the reverse, one block per sentence with ``# sent_id`` and
 ``# text``; a record that holds several sentences (a parsed review) is split
 where its dependency tree says sentences end.
 
-This module must not import :mod:`nlpkit.io` at module level: io registers
-the ``conllu`` formats by importing this module.
+It builds on :mod:`nlpkit.io`; io registers the ``conllu`` formats by name and
+imports this module only when one is used, so the two never import each other.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from nlpkit.errors import InputError
+from nlpkit.io import BadInput, open_lines
 from nlpkit.linguistic.align import sentence_starts, spaces_after, token_offsets
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -52,8 +53,6 @@ class _BadLine(Exception):
 
 def read_conllu(lines: Iterable[bytes | str], name: str, field: str = "text") -> Iterator[tuple[str, Any]]:
     """Items ``(FILE:LINE, record)`` from CoNLL-U lines; a bad sentence yields a BadInput at its bad line."""
-    from nlpkit.io import BadInput  # here, not at module level: io imports this module
-
     block: list[tuple[int, str]] = []
     lineno = 0
     for lineno, raw in enumerate(lines, 1):
@@ -158,16 +157,12 @@ def _join_tokens(tokens: list[str], misc: list[str] | None = None) -> str:
 
 def read_conllu_file(path: str, field: str = "text", lines: bool = False) -> Iterator[tuple[str, Any]]:
     """The reader registered as io.INPUT_FORMATS['conllu'] (`lines` does not apply)."""
-    from nlpkit.io import open_lines
-
     with open_lines(path) as f:
         yield from read_conllu(f, str(path), field)
 
 
 def read_conllu_records(path: str, field: str = "text") -> Iterator[dict]:
     """Records of a CoNLL-U file, for library use: raises InputError at the first bad line."""
-    from nlpkit.io import BadInput
-
     for location, record in read_conllu_file(path, field):
         if isinstance(record, BadInput):
             raise InputError(location, record.problem)

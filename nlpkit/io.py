@@ -411,9 +411,21 @@ def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) 
 
 
 # --------------------------------------------------------------------------- CoNLL-U (nlpkit/conllu.py)
+# Registered by name here and imported on first use: conllu builds on this module, not the reverse.
 
-from nlpkit import conllu as _conllu  # noqa: E402  (conllu imports io lazily, so there is no cycle)
 
-INPUT_FORMATS["conllu"] = _conllu.read_conllu_file
-OUTPUT_FORMATS["conllu"] = _conllu.ConlluWriter  # type: ignore[assignment]
+def _read_conllu_file(path: str, field: str = "text", lines: bool = False) -> Iterator[Item]:
+    from nlpkit.conllu import read_conllu_file
+
+    return read_conllu_file(path, field, lines)
+
+
+def _conllu_writer(stream: IO[bytes], **options: Any) -> Writer:
+    from nlpkit.conllu import ConlluWriter
+
+    return ConlluWriter(stream, **options)  # type: ignore[return-value]
+
+
+INPUT_FORMATS["conllu"] = _read_conllu_file
+OUTPUT_FORMATS["conllu"] = _conllu_writer  # type: ignore[assignment]
 SUFFIX_FORMATS[".conllu"] = SUFFIX_FORMATS[".conllu.gz"] = "conllu"
