@@ -16,6 +16,7 @@ import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,9 @@ from nlpkit.errors import InputError
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 STDIN_NAME = "stdin"
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
+# what a damaged or cut gzip raises while it is read: bad deflate data, a bad CRC or length, an early end
+DAMAGED_GZIP_ERRORS = (zlib.error, gzip.BadGzipFile, EOFError)
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,27 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
     if raw.peek(2)[:2] == GZIP_MAGIC:
         unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
         unzipped.myfileobj = raw  # so that closing it closes the file too
-        return io.BufferedReader(unzipped, 1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(_Read1(unzipped), 1 << 20)  # type: ignore[arg-type]
     return raw
+
+
+class _Read1(io.RawIOBase):
+    """A raw stream over a GzipFile's read1: a full read would lose the data before a damaged block."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read1(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self):
+        self.stream.close()
+        super().close()
 
 
 def stdin_binary() -> IO[bytes]:
@@ -72,6 +95,34 @@ def stdin_binary() -> IO[bytes]:
     if head == GZIP_MAGIC:
         return gzip.open(stream, "rb")
     return stream
+
+
+@dataclass(frozen=True)
+class _ReadFailure:
+    """Stands in for the rest of a stream that broke while it was read (a damaged or cut gzip)."""
+
+    problem: str
+
+
+def _gzip_problem(e: BaseException) -> str:
+    if isinstance(e, EOFError):
+        return "the gzip data ends early (a truncated file)"
+    return f"damaged gzip data ({e})"
+
+
+def safe_lines(stream: Iterable[bytes]) -> Iterator[bytes | _ReadFailure]:
+    """A stream's byte lines without a leading UTF-8 BOM; a read that breaks ends them with a _ReadFailure.
+
+    Every line read before the break is yielded first, so a truncated gzip keeps what it holds.
+    """
+    lines = iter(stream)
+    try:
+        for line in lines:
+            yield line[len(UTF8_BOM):] if line.startswith(UTF8_BOM) else line
+            break
+        yield from lines
+    except DAMAGED_GZIP_ERRORS as e:
+        yield _ReadFailure(f"{_gzip_problem(e)}; the lines before this one were read")
 
 
 def _decode(raw: bytes, location: str) -> str:
@@ -85,8 +136,14 @@ def _decode(raw: bytes, location: str) -> str:
 
 
 def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -> Iterator[Item]:
-    """Parse JSON Lines. Blank lines are skipped; each record must be a JSON object."""
-    for lineno, raw in enumerate(lines, first_lineno):
+    """Parse JSON Lines. Blank lines are skipped; each record must be a JSON object.
+
+    A stream that breaks (see :func:`safe_lines`) ends with one BadInput at the line it broke on.
+    """
+    for lineno, raw in enumerate(safe_lines(lines), first_lineno):
+        if isinstance(raw, _ReadFailure):
+            yield f"{name}:{lineno}", BadInput(raw.problem)
+            return
         if not raw.strip():
             continue
         location = f"{name}:{lineno}"
@@ -108,8 +165,11 @@ def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -
 
 def read_text_lines(lines: Iterable[bytes], name: str, field: str = "text", first_lineno: int = 1) -> Iterator[Item]:
     """Plain text, one document per non-blank line; ``id`` is ``NAME:LINE``."""
-    for lineno, raw in enumerate(lines, first_lineno):
+    for lineno, raw in enumerate(safe_lines(lines), first_lineno):
         location = f"{name}:{lineno}"
+        if isinstance(raw, _ReadFailure):
+            yield location, BadInput(raw.problem)
+            return
         try:
             text = _decode(raw, location).rstrip("\r\n")
         except InputError as e:
@@ -122,7 +182,13 @@ def read_text_lines(lines: Iterable[bytes], name: str, field: str = "text", firs
 def read_text_document(path: str, field: str = "text") -> Iterator[Item]:
     """A whole file as one document; ``id`` is its path."""
     with open_binary(path) as f:
-        raw = f.read()
+        try:
+            raw = f.read()
+        except DAMAGED_GZIP_ERRORS as e:
+            yield path, BadInput(_gzip_problem(e))
+            return
+    if raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM):]
     try:
         text = _decode(raw, path)
     except InputError as e:
@@ -200,11 +266,14 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
 def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes] | None = None) -> Iterator[Item]:
     """stdin is JSON Lines when its first non-blank line is a JSON object, else text lines."""
     stream = stream if stream is not None else stdin_binary()
-    lines = iter(stream)
+    lines = safe_lines(stream)  # read once more by the readers below: harmless, a BOM is gone and a break is kept
     lineno = 0
     first = b""
     for first in lines:
         lineno += 1
+        if isinstance(first, _ReadFailure):
+            yield f"{STDIN_NAME}:{lineno}", BadInput(first.problem)
+            return
         if first.strip():
             break
     else:
@@ -275,7 +344,7 @@ def read_items(
             yield from INPUT_FORMATS[fmt](path, field, lines)
         except (IsADirectoryError, PermissionError, FileNotFoundError) as e:
             raise InputError(path, e.strerror or str(e)) from None
-        except (EOFError, gzip.BadGzipFile, OSError) as e:
+        except (*DAMAGED_GZIP_ERRORS, OSError) as e:
             raise InputError(path, f"cannot read: {e}") from None
 
 
