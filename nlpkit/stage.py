@@ -77,30 +77,6 @@ def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
         yield batch
 
 
-# --------------------------------------------------------------------------- record helpers
-
-
-def get_text(record: Record, field: str = "text") -> str:
-    """The text in `field`, or a RecordError saying it is missing or not a string."""
-    try:
-        value = record[field]
-    except KeyError:
-        raise RecordError(f"record has no {field!r} field (use --field to choose another)") from None
-    if not isinstance(value, str):
-        raise RecordError(f"field {field!r} is {type(value).__name__}, not a string")
-    return value
-
-
-def get_tokens(record: Record, field: str = "text") -> list[str]:
-    """The record's `tokens`, or its text split on whitespace when it has none."""
-    tokens = record.get("tokens")
-    if tokens is None:
-        return get_text(record, field).split()
-    if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-        raise RecordError("field 'tokens' must be a list of strings")
-    return tokens
-
-
 # --------------------------------------------------------------------------- running
 
 

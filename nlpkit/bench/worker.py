@@ -97,7 +97,8 @@ def run(spec: dict, emit) -> dict:
     from nlpkit.bench.data import balanced_subset
     from nlpkit.io import read_records
     from nlpkit.models.evaluation import classification_metrics
-    from nlpkit.models.training import Dataset, kind_parameters, model_input, save_trained, train_model
+    from nlpkit.models.training import Dataset, kind_parameters, save_trained, train_model
+    from nlpkit.records import model_input
 
     seed = spec["seed"]
     settings = spec["settings"]

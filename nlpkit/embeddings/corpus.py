@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nlpkit.errors import InputError, NlpkitError, RecordError
 from nlpkit.io import BadInput, Item
-from nlpkit.stage import get_text
+from nlpkit.records import document_words
 
 class EmptyCorpus(NlpkitError):
     """A training corpus without a single token."""
@@ -29,27 +29,6 @@ class CorpusStats:
     tokens: int = 0
     skipped: int = 0
     skipped_examples: list[str] = field(default_factory=list)
-
-
-def document_words(record: dict, field: str = "text", lower: bool = False) -> list[str]:
-    """The words of one record as a LineSentence file holds them: its `tokens`, else its text split.
-
-    No word may hold whitespace: a token with inner spaces (possible in a `tokens` list)
-    becomes several words, as any reader of a whitespace-separated file would see it.
-    """
-    tokens = record.get("tokens")
-    if tokens is None:
-        line = get_text(record, field)
-    else:
-        # one C-level join both checks the type and builds the line (get_tokens' per-token check
-        # costs more than the whole conversion)
-        try:
-            line = " ".join(tokens) if isinstance(tokens, list) else None
-        except TypeError:
-            line = None
-        if line is None:
-            raise RecordError("field 'tokens' must be a list of strings")
-    return (line.lower() if lower else line).split()
 
 
 def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, field: str = "text",

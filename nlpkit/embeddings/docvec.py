@@ -18,17 +18,17 @@ from collections.abc import Iterable
 import numpy as np
 
 from nlpkit.errors import NlpkitError
-from nlpkit.stage import Stage, get_tokens
+from nlpkit.records import get_text, get_tokens, words
+from nlpkit.stage import Stage
 
 POOLS = ("mean", "tfidf")
 # how `w2v-lr` and `embed docvec --tokenize` split raw text: lowercase words, HTML line breaks dropped
 _BREAK_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[^\sa-z0-9]")
 
 
 def simple_tokens(text: str) -> list[str]:
     """Lowercased words and punctuation marks ("Don't!" -> ["don't", "!"]), <br /> removed."""
-    return _WORD_RE.findall(_BREAK_RE.sub(" ", text).lower())
+    return words(_BREAK_RE.sub(" ", text).lower())
 
 
 class Idf:
@@ -103,8 +103,6 @@ def read_idf(inputs: list[str], field: str = "text", lower: bool = False, tokeni
 def tokens_of(record: dict, field: str = "text", lower: bool = False, tokenize: bool = False) -> list[str]:
     """The tokens docvec pools: `tokens`, else the text split on whitespace (or by simple_tokens with `tokenize`)."""
     if tokenize and "tokens" not in record:
-        from nlpkit.stage import get_text
-
         return simple_tokens(get_text(record, field))
     tokens = get_tokens(record, field)
     return [t.lower() for t in tokens] if lower else tokens

@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nlpkit.errors import NlpkitError, RecordError
-from nlpkit.stage import Stage, get_text
+from nlpkit.records import get_text
+from nlpkit.stage import Stage
 
 ANALOGY_METHODS = ("3cosadd", "3cosmul")
 

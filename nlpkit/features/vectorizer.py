@@ -275,7 +275,7 @@ class TopTermsStage(Stage):
             self.vectorizer = TextVectorizer.load(self.vectorizer_dir)
 
     def process(self, records):
-        from nlpkit.models.training import model_input
+        from nlpkit.records import model_input
 
         matrix = self.vectorizer.transform([model_input(r, self.field) for r in records])
         return [{**r, "terms": terms} for r, terms in zip(records, self.vectorizer.top_terms(matrix, self.k))]
@@ -292,7 +292,7 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
     """
     from nlpkit.errors import InputError
     from nlpkit.io import BadInput
-    from nlpkit.models.training import model_input
+    from nlpkit.records import model_input
 
     ids, records, skipped = [], [], []
     for location, record in items:

@@ -9,7 +9,8 @@ data package is often not installed.
 from __future__ import annotations
 
 from nlpkit.linguistic.annotate.runner import SpacyStage
-from nlpkit.stage import Stage, get_text
+from nlpkit.records import get_text
+from nlpkit.stage import Stage
 
 ENGINES = ("spacy", "nltk")
 

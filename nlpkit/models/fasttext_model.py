@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import tempfile
 from pathlib import Path
 
@@ -24,10 +23,10 @@ import numpy as np
 
 from nlpkit.errors import NlpkitError, RecordError
 from nlpkit.models.base import Classifier
+from nlpkit.records import words as record_words
 
 BIN_FILE = "model.bin"
 LABEL_PREFIX = "__label__"
-_WORDS = re.compile(r"\w+(?:'\w+)*|[^\w\s]")
 
 
 def fasttext_line(record: dict, lowercase: bool = True) -> str:
@@ -39,7 +38,7 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
         text = record.get("text")
         if not isinstance(text, str):
             raise RecordError("record has neither 'tokens' nor a string 'text' field")
-        words = _WORDS.findall(text.lower() if lowercase else text)
+        words = record_words(text.lower() if lowercase else text)
     return " ".join(w for word in words for w in word.split())
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nlpkit.models.base import load_model
-from nlpkit.models.training import model_input
+from nlpkit.records import model_input
 from nlpkit.stage import Stage
 
 PROB_DIGITS = 6

@@ -19,6 +19,7 @@ import numpy as np
 
 from nlpkit.errors import InputError, NlpkitError, RecordError
 from nlpkit.io import BadInput, read_items
+from nlpkit.records import model_input
 from nlpkit.models.base import Classifier, fingerprint, model_class, save_model
 
 DEFAULT_VALID_FRACTION = 0.1
@@ -33,30 +34,6 @@ class ParamError(NlpkitError):
         self.kind = kind
         self.name = name
         super().__init__(f"{name!r} does not apply to model kind {kind!r}")
-
-
-# --------------------------------------------------------------------------- records
-
-
-def model_input(record: dict, field: str = "text") -> dict:
-    """What a model reads from a record: its ``tokens`` when present, and its text as ``text``.
-
-    Only those fields travel, so labels and other fields cannot leak into a model.
-    """
-    out = {}
-    tokens = record.get("tokens")
-    if tokens is not None:
-        if not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
-            raise RecordError("field 'tokens' must be a list of strings")
-        out["tokens"] = tokens
-    text = record.get(field)
-    if isinstance(text, str):
-        out["text"] = text
-    elif text is not None:
-        raise RecordError(f"field {field!r} is {type(text).__name__}, not a string")
-    elif tokens is None:
-        raise RecordError(f"record has no {field!r} field and no 'tokens' (use --field to choose another)")
-    return out
 
 
 def record_label(record: dict, label_field: str = "label") -> str:
@@ -189,16 +166,20 @@ def train_model(
     seed: int = 0,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     on_phase: Callable[[str], None] | None = None,
+    progress: bool = False,
 ) -> TrainResult:
     """Fit `kind` on `train` (a path or a Dataset) and score it on the validation data.
 
     Without `valid`, a seeded stratified `valid_fraction` of `train` is held out
     (and not fitted on); `valid_fraction=0` fits on everything and skips validation.
+    `progress` lets a kind with a training loop show its progress on stderr.
     """
     from nlpkit.models.evaluation import classification_metrics
 
     say = on_phase or (lambda message: None)
     model = build_model(kind, params, seed)  # before reading: a bad parameter fails fast
+    if hasattr(model, "show_progress"):
+        model.show_progress = progress
     train_data = train if isinstance(train, Dataset) else None
     if train_data is None:
         say(f"reading {train}")

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from nlpkit.files import write_json
-from nlpkit.stage import get_text
+from nlpkit.records import get_text, words
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -100,6 +100,4 @@ def record_tokens(record: dict, field: str = "text") -> list[str]:
     if isinstance(tokens, list):
         return [str(t) for t in tokens]
     from nlpkit.text.clean import clean
-    from nlpkit.text.tokenize import WORD_RE
-
-    return WORD_RE.findall(clean(get_text(record, field), punct=False))
+    return words(clean(get_text(record, field), punct=False))

@@ -6,7 +6,8 @@ import html
 import re
 import unicodedata
 
-from nlpkit.stage import Stage, get_text
+from nlpkit.records import get_text
+from nlpkit.stage import Stage
 
 _HTML_TAG = re.compile(r"<[^<>]{0,500}>")
 _URL = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"']+", re.IGNORECASE)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from nlpkit.errors import RecordError
-from nlpkit.stage import Stage, get_tokens
+from nlpkit.records import get_tokens
+from nlpkit.stage import Stage
 
 ENGINES = ("wordnet", "spacy")
 WORDNET_POS = ("n", "v", "a", "r")

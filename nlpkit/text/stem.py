@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from nlpkit.stage import Stage, get_tokens
+from nlpkit.records import get_tokens
+from nlpkit.stage import Stage
 
 ALGORITHMS = ("porter", "snowball", "lancaster")
 PORTER_MODES = ("nltk", "original", "martin")

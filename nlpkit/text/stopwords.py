@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nlpkit.stage import Stage, get_tokens
+from nlpkit.records import get_tokens
+from nlpkit.stage import Stage
 
 BASE_NEGATIONS = frozenset({"no", "not", "nor", "n't"})
 

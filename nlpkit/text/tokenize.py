@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from nlpkit.stage import Stage, get_text
+from nlpkit.records import WORD_RE, get_text
+from nlpkit.stage import Stage
 
 ENGINES = ("nltk", "spacy", "regex", "wordpiece")
 
-WORD_RE = re.compile(r"\w+(?:['\u2019-]\w+)*|[^\w\s]")
 SENTENCE_END_RE = re.compile(r"(?<=[.!?])\s+")
 
 

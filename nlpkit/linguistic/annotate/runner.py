@@ -19,7 +19,8 @@ from typing import Any
 
 from nlpkit.errors import RecordError, ResourceMissing
 from nlpkit.linguistic.align import sentence_starts, spaces_after, token_offsets
-from nlpkit.stage import Stage, get_text
+from nlpkit.records import get_text
+from nlpkit.stage import Stage
 
 LAYERS = ("pos", "lemma", "ner", "deps")
 
