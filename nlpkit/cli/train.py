@@ -129,7 +129,7 @@ def train(ctx, model, train, valid, output, seed, field, label_field, valid_frac
 
     try:
         result = train_model(model, params, train, valid, field=field, label_field=label_field, seed=seed,
-                             valid_fraction=valid_fraction, on_phase=on_phase)
+                             valid_fraction=valid_fraction, on_phase=on_phase, progress=show)
     except ParamError as e:
         raise click.UsageError(f"{_flag(ctx, e.name)} does not apply to --model {model}") from None
     save_trained(result, output, field=field, label_field=label_field, seed=seed)

