@@ -1,4 +1,4 @@
-"""Errors that reach the user as one line and an exit code (DESIGN.md, "Errors")."""
+"""Errors that reach the user as one line and an exit code (docs/architecture.md, "Errors and exit codes")."""
 
 from __future__ import annotations
 
@@ -26,5 +26,24 @@ class RecordError(NlpkitError):
     """
 
 
+class UsageError(NlpkitError):
+    """Options that do not fit together, or a pipeline that cannot be built: exit 2, as click's usage errors."""
+
+    exit_code = 2
+
+
+class OutputError(NlpkitError):
+    """The output cannot be written (disk full, closed stdout, no permission): the path and how far it got."""
+
+
 class ResourceMissing(NlpkitError):
     """A model or data package is not installed; the message says how to get it."""
+
+
+class DamagedFile(NlpkitError):
+    """A file nlpkit wrote (a model's weights, a manifest, a checkpoint) that is cut, changed or unreadable."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")

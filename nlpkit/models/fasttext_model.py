@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.errors import NlpkitError, RecordError
-from nlpkit.models.base import Classifier
+from nlpkit.models.base import Classifier, ModelError
 from nlpkit.records import words as record_words
 
 BIN_FILE = "model.bin"
@@ -39,7 +39,8 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
         if not isinstance(text, str):
             raise RecordError("record has neither 'tokens' nor a string 'text' field")
         words = record_words(text.lower() if lowercase else text)
-    return " ".join(w for word in words for w in word.split())
+    # a word that starts with __label__ would be read by fastText as one more label (issue 15): escape it
+    return " ".join("_" + w if w.startswith(LABEL_PREFIX) else w for word in words for w in word.split())
 
 
 def _train_and_save(arguments: dict, bin_path: str) -> None:
@@ -69,6 +70,7 @@ def _train_isolated(arguments: dict):
 
 class FastTextClassifier(Classifier):
     kind = "fasttext"
+    required_files = (BIN_FILE,)
     libraries = ("fasttext-modern",)
 
     def __init__(self, ngrams=(1, 2), dim=50, epochs=20, lr=0.1, min_count=1, bucket=500_000,
@@ -122,7 +124,11 @@ class FastTextClassifier(Classifier):
             for name, value in zip(names, values):
                 probs[row, int(name[len(LABEL_PREFIX):])] = value
         # fastText clips probabilities at 1e-5 in its output: renormalise rows to sum to one
-        return probs / probs.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            probs = probs / probs.sum(axis=1, keepdims=True)
+        if not np.isfinite(probs).all():  # a cut .bin can load and give NaN scores (issue 15)
+            raise ModelError(f"{BIN_FILE}: the fastText model gives NaN scores: the file is damaged")
+        return probs
 
     def save_weights(self, directory: Path) -> None:
         self._ft.save_model(str(Path(directory) / BIN_FILE))
@@ -139,4 +145,8 @@ class FastTextClassifier(Classifier):
         model._ft = fasttext.load_model(str(path))
         if len(model._ft.get_labels()) != len(model.labels_):
             raise ValueError(f"{BIN_FILE} has {len(model._ft.get_labels())} labels, the manifest {len(model.labels_)}")
+        try:
+            model.predict_proba([{"tokens": ["the"]}])  # a model cut in half loads, then scores NaN
+        except ModelError as e:
+            raise ModelError(f"{directory}: damaged model directory ({e})") from None
         return model
