@@ -15,7 +15,7 @@ The job is nlpkit's own stdin -> stage -> stdout contract, distributed::
   file again: no record is lost and none is written twice. Sorted shard names are the
   input order.
 * Stages run in actors (``ActorPoolStrategy``): ``setup()`` loads a model once per
-  worker, then every chunk goes through :func:`nlpkit.stage.process_batch`, the same code
+  worker, then every chunk goes through :func:`nlpkit.runner.process_batch`, the same code
   as local runs, so per-record errors are isolated and skipped (or reported) the same way.
   Consecutive stages that ask for the same GPUs (``Stage.num_gpus``) share one map step;
   a GPU stage gets its own, with ``num_gpus``, so CPU and GPU stages run in one job.
@@ -40,8 +40,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nlpkit import io
-from nlpkit.errors import InputError, NlpkitError, ResourceMissing
-from nlpkit.stage import RunReport, Stage, process_batch
+from nlpkit.errors import InputError, NlpkitError, ResourceMissing, UsageError
+from nlpkit.runner import RunOptions, RunReport, process_batch
+from nlpkit.stage import Stage
 
 RAY_INSTALL = "pip install 'nlpkit[ray]'"
 SUCCESS_MARKER = "_SUCCESS"
@@ -224,9 +225,7 @@ def plan_inputs(inputs: tuple[str, ...], input_format: str) -> list[_InputFile]:
     files = []
     for path in io.expand_inputs(inputs or ("-",)):
         if path == "-":
-            import click
-
-            raise click.UsageError("--executor ray reads files and directories, not stdin: name the inputs, or use --executor local")
+            raise UsageError("--executor ray reads files and directories, not stdin: name the inputs, or use --executor local")
         fmt = io.format_for_path(path) if input_format == "auto" else input_format
         if fmt not in io.INPUT_FORMATS:
             raise InputError(None, f"unknown input format {fmt!r}")
@@ -234,7 +233,7 @@ def plan_inputs(inputs: tuple[str, ...], input_format: str) -> list[_InputFile]:
             size = os.path.getsize(path)
         except OSError as e:
             raise InputError(path, e.strerror or str(e)) from None
-        files.append(_InputFile(path, fmt, io.INPUT_FORMATS[fmt], size))
+        files.append(_InputFile(path, fmt, io.input_reader(fmt), size))
     return files
 
 
@@ -453,14 +452,15 @@ def _unwrap(error: BaseException) -> NlpkitError | None:
 
 def run_on_ray(
     stage: Stage,
-    stream,
+    stream: RunOptions,
     *,
     name: str = "stage",
     progress: Callable[[int], None] | None = None,
+    debug: bool = False,
 ) -> RayRunReport:
     """Run `stage` (a Stage or a Pipeline) over the inputs named in `stream` as one Ray Data job.
 
-    `stream` is a :class:`nlpkit.cli._common.StreamOptions`. With ``-o DIR`` the output is
+    `stream` holds the run's :class:`~nlpkit.runner.RunOptions`. With ``-o DIR`` the output is
     JSONL shards in DIR (plus ``_SUCCESS`` at the end, and ``_skipped.jsonl`` listing the
     records skipped with ``--on-error skip``); without, records go to stdout (in input
     order with ``--ordered``).
@@ -484,7 +484,7 @@ def run_on_ray(
         main_field=pipeline.main_field,
     )
     quiet = progress is None
-    debug = _debug()
+    debug = debug or os.environ.get("NLPKIT_DEBUG") == "1"
     ray = import_ray()
     with ray_session(stream.address, quiet=quiet, debug=debug) as startup:
         report.startup_seconds = startup
@@ -559,18 +559,6 @@ def _drive(dataset, report: RayRunReport, stream, progress, to_dir: bool) -> Non
             progress(report.records_in)
     if out is not None:
         out.flush()
-
-
-def _debug() -> bool:
-    if os.environ.get("NLPKIT_DEBUG") == "1":
-        return True
-    try:
-        import click
-
-        ctx = click.get_current_context(silent=True)
-    except ImportError:
-        return False
-    return bool(ctx and (ctx.find_root().obj or {}).get("debug"))
 
 
 def _location_order(location: str):

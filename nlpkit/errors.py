@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 
 class NlpkitError(Exception):
     """An error the user can act on: printed as one line, exit code 1, no traceback."""
@@ -16,6 +18,12 @@ class InputError(NlpkitError):
         self.location = location
         self.problem = problem
         super().__init__(f"{location}: {problem}" if location else problem)
+
+
+class MissingInput(InputError):
+    """An input named on the command line does not exist: exit 2, as click's own check of --train FILE."""
+
+    exit_code = 2
 
 
 class RecordError(NlpkitError):
@@ -47,3 +55,18 @@ class DamagedFile(NlpkitError):
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{path}: {problem}")
+
+
+def describe_os_error(e: OSError) -> str:
+    """One line for an OSError the system raised: the path(s) it concerns and its reason.
+
+    Disk full, permission denied, a directory under a regular file: the system refused,
+    nlpkit has no bug, so the command ends with this line and exit 1.
+    """
+    reason = e.strerror or str(e) or type(e).__name__
+    if e.filename is None:
+        return f"cannot write or read: {reason}"
+    where = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes, os.PathLike)) else str(e.filename)
+    if e.filename2 is not None:
+        where += f" -> {os.fsdecode(e.filename2)}"
+    return f"{where}: {reason}"

@@ -24,7 +24,7 @@ from typing import IO, Any, Union
 
 import orjson
 
-from nlpkit.errors import InputError
+from nlpkit.errors import InputError, MissingInput
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 STDIN_NAME = "stdin"
@@ -257,10 +257,10 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[str]:
         elif _has_glob(spec):
             matches = sorted(p for p in glob.glob(spec, recursive=True) if os.path.isfile(p))
             if not matches:
-                raise InputError(spec, "no files match this pattern")
+                raise MissingInput(spec, "no files match this pattern")
             yield from matches
         else:
-            raise InputError(spec, "no such file or directory")
+            raise MissingInput(spec, "no such file or directory")
 
 
 def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes] | None = None) -> Iterator[Item]:
@@ -287,7 +287,7 @@ def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes
     elif fmt == "text":
         yield from read_text_lines(rest, STDIN_NAME, field, lineno)
     else:
-        reader = INPUT_FORMATS[fmt]
+        reader = input_reader(fmt)
         yield from reader(_StdinAsPath(rest), field, True)  # type: ignore[arg-type]
 
 
@@ -341,7 +341,7 @@ def read_items(
             continue
         fmt = format_for_path(path) if input_format == "auto" else input_format
         try:
-            yield from INPUT_FORMATS[fmt](path, field, lines)
+            yield from input_reader(fmt)(path, field, lines)
         except (IsADirectoryError, PermissionError, FileNotFoundError) as e:
             raise InputError(path, e.strerror or str(e)) from None
         except (*DAMAGED_GZIP_ERRORS, OSError) as e:
@@ -437,11 +437,7 @@ class _TextToBytes(io.RawIOBase):
 
 
 def make_writer(fmt: str, stream: IO[bytes], **options: Any) -> Writer:
-    try:
-        cls = OUTPUT_FORMATS[fmt]
-    except KeyError:
-        raise InputError(None, f"unknown output format {fmt!r}") from None
-    return cls(stream, **options)
+    return writer_class(fmt)(stream, **options)
 
 
 def write_records(records: Iterable[Record], path: str | None = None, fmt: str = "jsonl", **options: Any) -> None:
@@ -479,22 +475,36 @@ def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) 
         yield batch
 
 
-# --------------------------------------------------------------------------- CoNLL-U (nlpkit/conllu.py)
-# Registered by name here and imported on first use: conllu builds on this module, not the reverse.
+# --------------------------------------------------------------------------- formats of other modules
+# A format another module implements is registered here as "module:attribute" and imported on
+# first use, as commands and model kinds are: nlpkit.conllu builds on this module, never the reverse.
 
-
-def _read_conllu_file(path: str, field: str = "text", lines: bool = False) -> Iterator[Item]:
-    from nlpkit.conllu import read_conllu_file
-
-    return read_conllu_file(path, field, lines)
-
-
-def _conllu_writer(stream: IO[bytes], **options: Any) -> Writer:
-    from nlpkit.conllu import ConlluWriter
-
-    return ConlluWriter(stream, **options)  # type: ignore[return-value]
-
-
-INPUT_FORMATS["conllu"] = _read_conllu_file
-OUTPUT_FORMATS["conllu"] = _conllu_writer  # type: ignore[assignment]
+INPUT_FORMATS["conllu"] = "nlpkit.conllu:read_conllu_file"  # type: ignore[assignment]
+OUTPUT_FORMATS["conllu"] = "nlpkit.conllu:ConlluWriter"  # type: ignore[assignment]
 SUFFIX_FORMATS[".conllu"] = SUFFIX_FORMATS[".conllu.gz"] = "conllu"
+
+
+def _resolve(target):
+    """A registered reader or writer: itself, or the attribute a "module:attribute" string names."""
+    if isinstance(target, str):
+        import importlib
+
+        module, _, attribute = target.partition(":")
+        return getattr(importlib.import_module(module), attribute)
+    return target
+
+
+def input_reader(fmt: str) -> Callable[[str, str, bool], Iterator[Item]]:
+    """The reader of an input format (`INPUT_FORMATS`), imported if need be."""
+    try:
+        return _resolve(INPUT_FORMATS[fmt])
+    except KeyError:
+        raise InputError(None, f"unknown input format {fmt!r}") from None
+
+
+def writer_class(fmt: str) -> type[Writer]:
+    """The writer of an output format (`OUTPUT_FORMATS`), imported if need be."""
+    try:
+        return _resolve(OUTPUT_FORMATS[fmt])
+    except KeyError:
+        raise InputError(None, f"unknown output format {fmt!r}") from None

@@ -1,29 +1,25 @@
 """Fused pipelines: several stages run as one, batch by batch, in one process (or one Ray worker).
 
 A pipeline is written as the shell pipeline it replaces, ``"clean | tokenize --engine regex | lemmatize"``,
-or as a YAML file (see :func:`load_pipeline_file`). Each segment is parsed by that command's
-own click parser and built by the command's own code: the command runs with
-:data:`nlpkit.cli._common.STAGE_COLLECTOR` set, so its ``run_stage`` call hands back the
-Stage instead of running it. No option is defined twice.
+or as a YAML file (see :func:`load_pipeline_file`). This module splits it into segments;
+nlpkit/cli/_pipeline.py parses each segment with its command's own click parameters and
+builds the stage from the registry (:mod:`nlpkit.stages`), so no option is defined twice.
 
 :class:`Pipeline` is itself a :class:`~nlpkit.stage.Stage`, so the local runner (with
 ``--jobs``) and the Ray executor run it like any single stage: a record that fails in any
-stage is isolated by ``process_batch`` and skipped or reported as for one stage.
+stage is isolated by :func:`nlpkit.runner.process_batch` and skipped or reported as for one stage.
 """
 
 from __future__ import annotations
 
-import io as _io
 import shlex
-import sys
 import time
-from collections.abc import Iterable, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nlpkit.errors import NlpkitError, RecordError
+from nlpkit.errors import RecordError, UsageError
 from nlpkit.io import Record
 from nlpkit.stage import Stage
 
@@ -102,10 +98,8 @@ def _unique_names(stages: Sequence[tuple[str, Stage]]) -> list[tuple[str, Stage]
 # --------------------------------------------------------------------------- parsing
 
 
-class PipelineError(NlpkitError):
+class PipelineError(UsageError):
     """A pipeline string or file that cannot be built; exit 2 like any usage error."""
-
-    exit_code = 2
 
 
 def split_pipeline(text: str) -> list[list[str]]:
@@ -203,112 +197,3 @@ def load_pipeline_file(path: str | Path) -> PipelineSpec:
 
 def parse_pipeline(text: str) -> PipelineSpec:
     return PipelineSpec(split_pipeline(text), source="--pipeline")
-
-
-# --------------------------------------------------------------------------- building
-
-
-# Stream options belong to the whole run, not to one stage of it (--field is passed down).
-_RUN_ONLY_OPTIONS = (
-    "inputs", "lines", "input_format", "output", "output_format", "jobs", "on_error", "batch_size",
-    "executor", "address", "ordered",
-)
-
-
-def is_stage_command(command) -> bool:
-    """A record-to-record command: it takes the shared stage options (see cli/_common.py)."""
-    names = {p.name for p in getattr(command, "params", ())}
-    return {"executor", "on_error", "inputs"} <= names
-
-
-def build_pipeline(spec: PipelineSpec | str, field: str = "text") -> Pipeline:
-    """Stages from a spec (or a pipeline string), each built by its own command."""
-    if isinstance(spec, str):
-        spec = parse_pipeline(spec)
-    return Pipeline([build_stage(entry, field=field, position=i) for i, entry in enumerate(spec.stages, 1)])
-
-
-def build_stage(entry: Iterable[str] | tuple[str, dict[str, Any]], field: str = "text", position: int = 1) -> tuple[str, Stage]:
-    """One stage from ``["tokenize", "--engine", "regex"]`` or ``("tokenize", {"engine": "regex"})``."""
-    import click
-    from click.core import ParameterSource
-
-    from nlpkit.cli import cli
-    from nlpkit.cli._common import STAGE_COLLECTOR
-
-    if isinstance(entry, tuple):
-        words, by_name = entry[0].split(), entry[1]
-    else:
-        words, by_name = list(entry), {}
-    root = click.Context(cli, info_name="nlpkit", obj=_root_obj())
-    command, ctx_parent, path = cli, root, []
-    # walk down groups: `embed docvec --vectors V` names the group, then its subcommand
-    while isinstance(command, click.Group):
-        if not words:
-            raise PipelineError(f"stage {position}: `{' '.join(path)}` needs a subcommand")
-        name = words.pop(0)
-        sub = command.get_command(ctx_parent, name)
-        if sub is None:
-            raise PipelineError(f"stage {position}: no such command {' '.join([*path, name])!r}")
-        path.append(name)
-        if isinstance(sub, click.Group):
-            ctx_parent = click.Context(sub, info_name=name, parent=ctx_parent)
-        command = sub
-    label = " ".join(path)
-    if not is_stage_command(command):
-        raise PipelineError(f"stage {position}: `{label}` is not a record stage, so it cannot be part of a pipeline")
-    known = {p.name for p in command.params}
-    unknown = sorted(set(by_name) - known)
-    if unknown:
-        raise PipelineError(f"stage {position} ({label}): no such option(s): {', '.join(unknown)}")
-    collected: list[tuple[str, Stage, Any]] = []
-    token = STAGE_COLLECTOR.set(lambda name, stage, stream: collected.append((name, stage, stream)))
-    try:
-        try:
-            ctx = command.make_context(path[-1], ["--field", field, *words], parent=ctx_parent, default_map=by_name)
-        except click.UsageError as e:
-            raise PipelineError(f"stage {position} ({label}): {e.format_message()}") from None
-        given = [n for n in _RUN_ONLY_OPTIONS if ctx.get_parameter_source(n) in (ParameterSource.COMMANDLINE, ParameterSource.DEFAULT_MAP)]
-        if given:
-            flags = ", ".join(_flag(command, n) for n in given)
-            raise PipelineError(
-                f"stage {position} ({label}): {flags} belong(s) to the whole run (`nlpkit run ...`), not to one stage"
-            )
-        # the command runs up to its run_stage call; with no inputs of its own it would read
-        # stdin, so stdin is empty meanwhile: a command that is not a record stage finds nothing
-        with ctx, _empty_stdin():
-            command.invoke(ctx)
-    except (click.UsageError, NlpkitError) as e:
-        if isinstance(e, PipelineError):
-            raise
-        message = e.format_message() if isinstance(e, click.UsageError) else str(e)
-        raise PipelineError(f"stage {position} ({label}): {message}") from None
-    finally:
-        STAGE_COLLECTOR.reset(token)
-    if len(collected) != 1:
-        raise PipelineError(f"stage {position}: `{label}` did not build a stage")
-    return label, collected[0][1]
-
-
-@contextmanager
-def _empty_stdin():
-    saved = sys.stdin
-    sys.stdin = _io.TextIOWrapper(_io.BytesIO(b""))
-    try:
-        yield
-    finally:
-        sys.stdin = saved
-
-
-def _flag(command, name: str) -> str:
-    for p in command.params:
-        if p.name == name:
-            return "INPUTS" if name == "inputs" else max(p.opts, key=len)
-    return name
-
-
-def _root_obj() -> dict:
-    import click
-
-    ctx = click.get_current_context(silent=True)
-    return dict((ctx.find_root().obj if ctx else None) or {})

@@ -12,7 +12,8 @@ import pytest
 
 from conftest import REPO, SAMPLE_DIR, parse_jsonl, write_jsonl
 from nlpkit.io import read_records
-from nlpkit.pipeline import Pipeline, PipelineError, build_pipeline, split_pipeline
+from nlpkit.cli._pipeline import build_pipeline
+from nlpkit.pipeline import Pipeline, PipelineError, split_pipeline
 from nlpkit.text import CleanStage, StemStage, TokenizeStage
 
 NLPKIT = f"{sys.executable} -m nlpkit"
@@ -128,7 +129,7 @@ def test_pipeline_usage_errors(invoke, args, message):
         ("stages: [clean\n", "bad.yaml:2: not valid YAML"),
         ("clean: true\n", "expected a `stages:` list"),
         ("stages: [clean]\nworkers: 3\n", "unknown option 'workers'"),
-        ("stages: [clean]\nexecutor: spark\n", "bad.yaml: executor: Invalid value for '--executor' / '--engine': 'spark' is not one of"),
+        ("stages: [clean]\nexecutor: spark\n", "bad.yaml: executor: Invalid value for '--executor': 'spark' is not one of"),
         ("stages: [{tokenize: {engin: regex}}]\n", "stage 1 (tokenize): no such option(s): engin"),
     ],
 )

@@ -81,8 +81,8 @@ def local_and_ray(invoke, tmp_path, args, source, flag="--executor"):
 
 
 # clean: see test_directory_of_text_files_to_shards_each_id_once
-# both spellings: --engine ray (issue 8's name; on tokenize and lemmatize --engine also names the
-# NLP library, and `ray` keeps its default) and --executor ray
+# both spellings: --executor ray, and --engine ray (deprecated: the old spelling; on tokenize and lemmatize --engine also names the
+# NLP library, and `ray` keeps its default)
 @pytest.mark.parametrize("stage, flag", [("tokenize", "--engine"), ("stopwords", "--executor"), ("stem", "--engine"),
                                          ("lemmatize", "--engine")])
 def test_each_text_stage_on_ray_equals_local(cluster, invoke, reviews, tmp_path, stage, flag):
@@ -187,7 +187,7 @@ def test_fused_pipeline_on_ray_equals_the_shell_pipeline(cluster, invoke, review
 
 
 def test_gpu_stage_gets_its_own_step_on_the_gpu_node(cluster, reviews, tmp_path):
-    from nlpkit.cli._common import StreamOptions
+    from nlpkit.runner import RunOptions
     from nlpkit.distributed import run_on_ray
     from nlpkit.pipeline import Pipeline
     from nlpkit.text import CleanStage, TokenizeStage
@@ -196,7 +196,7 @@ def test_gpu_stage_gets_its_own_step_on_the_gpu_node(cluster, reviews, tmp_path)
     gpu_stage.num_gpus = 1  # as a neural stage on --device cuda would
     pipeline = Pipeline([("clean", CleanStage()), ("tokenize", gpu_stage)])
     assert len(pipeline.split()) == 2  # a CPU step, then a GPU step
-    report = run_on_ray(pipeline, StreamOptions(inputs=(str(reviews),), output=str(tmp_path / "out")), name="run")
+    report = run_on_ray(pipeline, RunOptions(inputs=(str(reviews),), output=str(tmp_path / "out")), name="run")
     expected = list(Pipeline([("clean", CleanStage()), ("tokenize", TokenizeStage(engine="regex"))])(read_records(str(reviews))))
     assert shards(tmp_path / "out") == expected
     assert report.records_out == 24 and set(report.stage_seconds) == {"clean", "tokenize"}

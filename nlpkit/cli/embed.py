@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from nlpkit.cli._common import run_stage, stage_options, verbose
+from nlpkit.cli._common import report_skipped, run_registered, run_stage, stage_options, verbose
 
 VECTORS_HELP = "Vectors: an nlpkit vectors dir, a word2vec text/binary file, a GloVe .txt, a fastText .bin/.vec, or glove-6b-50d."
 
@@ -63,58 +63,27 @@ def train(inputs, algo, output, sg, dim, window, min_count, negative, epochs, wo
       nlpkit embed train --algo glove --epochs 15 --device cuda reviews.jsonl.gz -o vectors/glove
       nlpkit embed train --algo fasttext --min-n 3 --max-n 6 reviews.jsonl.gz -o vectors/ft
     """
-    import time
-
-    from nlpkit.embeddings.corpus import temporary_corpus
-    from nlpkit.embeddings.vectors import describe, save_vectors
+    from nlpkit.embeddings.train import train_vectors
     from nlpkit.io import read_items
-    from nlpkit.files import library_versions
 
     show = verbose()
-    started = time.perf_counter()
-    items = read_items(inputs, field=field, lines=lines, input_format=input_format)
-    with temporary_corpus(items, field=field, lower=lower, on_error=on_error) as (corpus, stats):
-        if stats.skipped:
-            click.echo(f"embed train: skipped {stats.skipped:,} bad record(s); first: {stats.skipped_examples[0]}", err=True)
+
+    def on_corpus(stats):
+        report_skipped(stats.skipped.summary("embed train"))
         if show:
             click.echo(f"embed train: corpus of {stats.documents:,} documents, {stats.tokens:,} tokens", err=True)
-        corpus_info = {"documents": stats.documents, "tokens": stats.tokens}
-        if algo == "glove":
-            from nlpkit.embeddings.glove import GloveParams, train_glove
 
-            params = GloveParams(dim=dim, window=window or 10, min_count=min_count, epochs=epochs or 15, x_max=x_max,
-                                 alpha=alpha, learning_rate=learning_rate, batch_size=glove_batch, seed=seed,
-                                 device=device, threads=workers)
-            on_epoch = (lambda e, loss: click.echo(f"embed train: glove epoch {e}: loss {loss:.6f}", err=True)) if show else None
-            result = train_glove(corpus, params, on_epoch=on_epoch)
-            trained, fmt = result.keyed_vectors(), save_format
-            metrics = {"loss_per_epoch": [round(x, 6) for x in result.losses], "cooccurrence_nonzeros": result.nonzeros,
-                       "seconds_counting": result.seconds_counting, "seconds_training": result.seconds_training}
-        else:
-            if algo == "word2vec":
-                from nlpkit.embeddings.word2vec import Word2VecParams as Params
-                from nlpkit.embeddings.word2vec import train_word2vec as fit
-
-                extra = {}
-            else:
-                from nlpkit.embeddings.fasttext import FastTextParams as Params
-                from nlpkit.embeddings.fasttext import train_fasttext as fit
-
-                extra = {"min_n": min_n, "max_n": max_n}
-            params = Params(sg=sg, dim=dim, window=window or 5, min_count=min_count, negative=negative,
-                            epochs=epochs or 5, workers=workers, seed=seed, **extra)
-            model = fit(corpus, params)
-            trained = model if algo == "fasttext" else model.wv
-            fmt = "fasttext-bin" if algo == "fasttext" else save_format
-            metrics = {}
-    seconds = time.perf_counter() - started
-    metrics["seconds"] = round(seconds, 3)
-    metrics["words_per_second"] = round(stats.tokens * params.epochs / seconds) if seconds > 0 else None
-    save_vectors(trained, output, format=fmt, params={"algo": algo, **params.as_dict(), "lower": lower},
-                 metrics=metrics, extra={"corpus": corpus_info, "versions": library_versions("gensim", "torch")})
+    on_epoch = (lambda e, loss: click.echo(f"embed train: glove epoch {e}: loss {loss:.6f}", err=True)) if show else None
+    items = read_items(inputs, field=field, lines=lines, input_format=input_format)
+    trained = train_vectors(
+        items, output, algo, field=field, lower=lower, on_error=on_error, save_format=save_format,
+        on_corpus=on_corpus, on_epoch=on_epoch, sg=sg, dim=dim, window=window, min_count=min_count,
+        negative=negative, epochs=epochs, workers=workers, seed=seed, min_n=min_n, max_n=max_n, device=device,
+        x_max=x_max, alpha=alpha, learning_rate=learning_rate, glove_batch=glove_batch,
+    )
     if show:
-        info = describe(getattr(trained, "wv", trained))
-        click.echo(f"embed train: {algo}, {info['vocab_size']:,} words x {info['dim']} in {seconds:.1f} s; saved to {output}", err=True)
+        click.echo(f"embed train: {algo}, {trained.vocab_size:,} words x {trained.dim} in {trained.seconds:.1f} s; "
+                   f"saved to {output}", err=True)
 
 
 # --------------------------------------------------------------------------- similar, analogy
@@ -135,22 +104,24 @@ def _query_options(f):
 
 def _run_queries(stage, words, queries, field, output, output_format, on_error, answers_field):
     from nlpkit import io
-    from nlpkit.stage import run
+    from nlpkit.files import AtomicFile
+    from nlpkit.runner import drive
 
     if words:
         items = [(f"argument {i}", {"query": word}) for i, word in enumerate(words, 1)]
     else:
         items = io.read_items(queries or ("-",), field=field, lines=True)
-    out = io.open_output(output)
-    writer = (_AnswersTextWriter(out, field=field, answers_field=answers_field) if output_format == "text"
-              else io.make_writer("jsonl", out))
-    try:
-        report = run(stage, items, writer, on_error=on_error)
-    finally:
-        if output != "-":
-            out.close()
-    if report.skipped:
-        click.echo(f"skipped {report.skipped:,} query(ies); first: {report.skipped_examples[0]}", err=True)
+    def run_to(out):
+        writer = (_AnswersTextWriter(out, field=field, answers_field=answers_field) if output_format == "text"
+                  else io.make_writer("jsonl", out))
+        return drive(stage, items, writer, on_error=on_error)
+
+    if output == "-":
+        report = run_to(io.open_output("-"))
+    else:
+        with AtomicFile(output) as out:
+            report = run_to(out)
+    report_skipped(report.skipped.summary(f"embed {answers_field}", "query(ies)"))
 
 
 class _AnswersTextWriter:
@@ -271,22 +242,17 @@ def docvec(stream, vectors, pool, idf, lower, simple_tokenize, npy):
       nlpkit tokenize reviews.jsonl | nlpkit embed docvec --vectors glove-6b-50d --lower
       nlpkit embed docvec --vectors glove-6b-50d --tokenize --pool tfidf --idf train.jsonl.gz train.jsonl.gz --npy train.npy
     """
-    from nlpkit.embeddings.docvec import DocVecStage
-
     if pool == "tfidf" and not idf:
         raise click.UsageError("--pool tfidf needs --idf CORPUS: the records to count document frequencies on")
-    stage = DocVecStage(vectors, pool=pool, field=stream.field, idf=list(idf), lower=lower, tokenize=simple_tokenize)
+    options = dict(vectors=vectors, pool=pool, idf=idf, lower=lower, simple_tokenize=simple_tokenize)
     if npy is None:
-        run_stage(stage, stream)
+        run_registered("embed docvec", options, stream)
         return
-    from nlpkit import io
     from nlpkit.embeddings.docvec import NpyWriter
-    from nlpkit.stage import run
+    from nlpkit.stages import build_stage
 
     writer = NpyWriter(npy)
-    items = io.read_items(stream.inputs, field=stream.field, lines=stream.lines, input_format=stream.input_format)
-    report = run(stage, items, writer, jobs=stream.jobs, on_error=stream.on_error, batch_size=stream.batch_size)
-    if report.skipped:
-        click.echo(f"docvec: skipped {report.skipped:,} bad record(s); first: {report.skipped_examples[0]}", err=True)
+    stage = build_stage("embed docvec", field=stream.field, jobs=stream.jobs, **options)
+    run_stage(stage, stream, name="docvec", writer_factory=lambda stream, **_: writer)
     if verbose():
         click.echo(f"docvec: {writer.rows:,} vectors x {writer.dim} written to {npy} (ids: {writer.ids_path})", err=True)

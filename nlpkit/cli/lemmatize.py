@@ -1,20 +1,18 @@
 import click
 
-from nlpkit.cli._common import run_stage, stage_options
+from nlpkit.cli._common import engine_option, run_registered, stage_options
 
 
 @click.command()
-@click.option("--engine", type=click.Choice(["wordnet", "spacy"]), default="wordnet", show_default=True)
+@engine_option(["wordnet", "spacy"], "wordnet", help="wordnet: NLTK's WordNet lemmatizer with POS mapping; spacy: spaCy's lemmatizer.")
 @click.option("--pos", type=click.Choice(["n", "v", "a", "r"]), default=None, help="Force one WordNet POS (default: the record's `pos`, else NLTK's tagger).")
 @click.option("--model", default=None, help="spaCy pipeline name or path (engine spacy).")
 @stage_options
-def lemmatize(stream, engine, pos, model):
+def lemmatize(stream, **options):
     """Replace `tokens` with their lemmas, using each token's part of speech.
 
     \b
       echo "the cats ran" | nlpkit lemmatize --format text
       the cat run
     """
-    from nlpkit.text.lemmatize import LemmatizeStage
-
-    run_stage(LemmatizeStage(engine=engine, pos=pos, field=stream.field, model=model), stream)
+    run_registered("lemmatize", options, stream)

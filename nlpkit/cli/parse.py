@@ -1,13 +1,13 @@
 import click
 
-from nlpkit.cli._common import stage_options
-from nlpkit.cli._linguistic import run_spacy_stage, spacy_options
+from nlpkit.cli._common import run_registered, stage_options
+from nlpkit.cli._linguistic import spacy_options
 
 
 @click.command()
 @spacy_options
 @stage_options
-def parse(stream, model, retokenize):
+def parse(stream, **options):
     """Add a dependency parse: `deps` ({head, dep} per token; head is a 0-based token index, a root
     points at itself), `lemma`, and the tags the lemmatizer uses (`pos`, `upos`).
 
@@ -17,6 +17,4 @@ def parse(stream, model, retokenize):
       nlpkit parse --input-format conllu gold.conllu --format conllu > pred.conllu
       nlpkit evaluate-conllu --gold gold.conllu --pred pred.conllu
     """
-    from nlpkit.linguistic.parse import ParseStage
-
-    run_spacy_stage(ParseStage(model=model, field=stream.field, retokenize=retokenize, n_process=stream.jobs), stream)
+    run_registered("parse", options, stream)

@@ -21,7 +21,8 @@ def run(stream, pipeline_text):
     """
     import dataclasses
 
-    from nlpkit.pipeline import PipelineError, build_pipeline, load_pipeline_file, parse_pipeline
+    from nlpkit.cli._pipeline import build_pipeline
+    from nlpkit.pipeline import PipelineError, load_pipeline_file, parse_pipeline
 
     ctx = click.get_current_context()
     if pipeline_text is not None:
@@ -42,15 +43,15 @@ def _apply_file_options(ctx, stream, options, source, error):
 
     from click.core import ParameterSource
 
-    from nlpkit.cli._common import StreamOptions
+    from nlpkit.runner import option_names
 
     params = {p.name: p for p in ctx.command.params}
     aliases = {"format": "output_format"}
     changes = {}
     for key, value in options.items():
         name = aliases.get(key, key)
-        if name not in StreamOptions.OPTION_NAMES:
-            raise error(f"{source}: unknown option {key!r} (known: stages, {', '.join(sorted(StreamOptions.OPTION_NAMES))})")
+        if name not in option_names():
+            raise error(f"{source}: unknown option {key!r} (known: stages, {', '.join(sorted(option_names()))})")
         if name == "inputs":
             value = [value] if isinstance(value, str) else list(value or [])
             if not stream.inputs:

@@ -1,6 +1,6 @@
 import click
 
-from nlpkit.cli._common import run_stage, stage_options
+from nlpkit.cli._common import run_registered, stage_options
 
 
 @click.command()
@@ -8,13 +8,11 @@ from nlpkit.cli._common import run_stage, stage_options
 @click.option("--porter-mode", type=click.Choice(["nltk", "original", "martin"]), default="nltk", show_default=True, help="NLTK's Porter variants: NLTK extensions, the original 1980 algorithm, Martin's extensions.")
 @click.option("--lang", default="english", show_default=True, help="Language for Snowball.")
 @stage_options
-def stem(stream, algorithm, porter_mode, lang):
+def stem(stream, **options):
     """Stem `tokens` (or the whitespace-split text).
 
     \b
       echo "running cats" | nlpkit stem --format text
       run cat
     """
-    from nlpkit.text.stem import StemStage
-
-    run_stage(StemStage(algorithm=algorithm, porter_mode=porter_mode, lang=lang, field=stream.field), stream)
+    run_registered("stem", options, stream)

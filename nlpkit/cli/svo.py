@@ -1,13 +1,13 @@
 import click
 
-from nlpkit.cli._common import stage_options
-from nlpkit.cli._linguistic import run_spacy_stage, spacy_options
+from nlpkit.cli._common import run_registered, stage_options
+from nlpkit.cli._linguistic import spacy_options
 
 
 @click.command()
 @spacy_options
 @stage_options
-def svo(stream, model, retokenize):
+def svo(stream, **options):
     """Add subject-verb-object triples: `svo`, [{subject, verb, object, negated}].
 
     Uses the record's `deps` when it has them (after `nlpkit parse`, or from a
@@ -19,6 +19,4 @@ def svo(stream, model, retokenize):
       echo 'The mouse was not chased by the cat.' | nlpkit svo
       {"id":"stdin:1",...,"svo":[{"subject":"the cat","verb":"chased","object":"The mouse","negated":true}]}
     """
-    from nlpkit.linguistic.svo import SvoStage
-
-    run_spacy_stage(SvoStage(model=model, field=stream.field, retokenize=retokenize, n_process=stream.jobs), stream)
+    run_registered("svo", options, stream)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nlpkit.cli._common import run_stage, stage_options
+from nlpkit.cli._common import report_skipped, run_stage, stage_options
 from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
 
 
@@ -91,8 +91,7 @@ def _collect(stream, collect_records):
 
     items = io.read_items(stream.inputs, field=stream.field, lines=stream.lines, input_format=stream.input_format)
     ids, records, skipped = collect_records(items, stream.field, stream.on_error)
-    if skipped:
-        click.echo(f"vectorize: skipped {len(skipped):,} bad record(s); first: {skipped[0]}", err=True)
+    report_skipped(skipped.summary("vectorize"))
     return ids, records
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nlpkit.errors import InputError, NlpkitError, RecordError
 from nlpkit.io import BadInput, Item
-from nlpkit.records import document_words
+from nlpkit.records import Skipped, document_words
 
 class EmptyCorpus(NlpkitError):
     """A training corpus without a single token."""
@@ -27,8 +27,7 @@ class EmptyCorpus(NlpkitError):
 class CorpusStats:
     documents: int = 0
     tokens: int = 0
-    skipped: int = 0
-    skipped_examples: list[str] = field(default_factory=list)
+    skipped: Skipped = field(default_factory=Skipped)
 
 
 def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, field: str = "text",
@@ -44,9 +43,7 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
             except RecordError as e:
                 if on_error != "skip":
                     raise InputError(location, str(e)) from None
-                stats.skipped += 1
-                if len(stats.skipped_examples) < 5:
-                    stats.skipped_examples.append(f"{location}: {e}")
+                stats.skipped.add(location, str(e))
                 continue
             if not words:
                 continue

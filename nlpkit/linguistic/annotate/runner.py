@@ -84,6 +84,8 @@ class SpacyStage(Stage):
     batch_size = 256
     #: documents per nlp.pipe minibatch (what one worker gets at a time)
     pipe_batch_size = 64
+    #: --jobs N becomes spaCy's n_process: the runner feeds spaCy's workers from one process
+    runs_own_workers = True
 
     def __init__(
         self,

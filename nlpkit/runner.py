@@ -1,0 +1,363 @@
+"""Run a stage (or a fused pipeline) over inputs to an output: the library entry point behind every stage command.
+
+::
+
+    from nlpkit.runner import RunOptions, run_stage
+    from nlpkit.stages import build_stage
+
+    stage = build_stage("tokenize", engine="regex")
+    report = run_stage(stage, RunOptions(inputs=("reviews/",), output="tokens.jsonl.gz", jobs=2))
+
+:func:`run_stage` reads the inputs (:mod:`nlpkit.io`), drives the stage batch by batch
+(:func:`drive`: here, or in ``jobs`` worker processes with the input order kept, or on
+Ray with ``executor="ray"``), and writes the output. Records in, records out without
+files: ``stage(records)`` (see :class:`nlpkit.stage.Stage`).
+
+What it promises (docs/reliability.md):
+
+* ``-o FILE`` is written to a temporary name and renamed into place at the end, so a
+  bad record, Ctrl-C or a kill leaves the old file whole. An output that is also an
+  input is refused before anything is read (a usage error, exit 2).
+* A bad record stops the run with ``FILE:LINE: problem`` (exit 1) after everything
+  before it went to stdout; with ``on_error="skip"`` it is counted in the report.
+* A worker process that dies ends the run at once with one line naming the stage and
+  the batch (exit 1); Ctrl-C stops the workers quietly (exit 130 from the CLI).
+
+The CLI (nlpkit/cli/_common.py) only turns flags into :class:`RunOptions`, shows
+progress and prints the report: nothing here knows about click.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+
+from nlpkit import io
+from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, UsageError
+from nlpkit.files import AtomicFile
+from nlpkit.io import BadInput, Item, Record, Writer, batched
+from nlpkit.records import Skipped
+from nlpkit.stage import Stage
+
+EXECUTORS = ("local", "ray")
+# executors beyond this machine, as "module:function" imported when chosen (Ray builds on this
+# module's RunOptions and process_batch, so the runner names it rather than importing it)
+REMOTE_EXECUTORS = {"ray": "nlpkit.distributed:run_on_ray"}
+
+
+@dataclass
+class RunOptions:
+    """How a run reads, executes and writes: the shared options of every stage command."""
+
+    inputs: tuple[str, ...] = ()
+    field: str = "text"
+    lines: bool = False
+    input_format: str = "auto"
+    output: str = "-"
+    output_format: str = "jsonl"
+    jobs: int = 1
+    on_error: str = "fail"
+    batch_size: int | None = None
+    executor: str = "local"
+    address: str | None = None
+    ordered: bool = False
+
+
+def option_names() -> tuple[str, ...]:
+    """The RunOptions field names, in order (the CLI's shared options use the same names)."""
+    return tuple(RunOptions.__dataclass_fields__)
+
+
+@dataclass
+class RunReport:
+    """What a run did, for the summary line and for tests."""
+
+    stage: str
+    records_in: int = 0
+    records_out: int = 0
+    skipped: Skipped = field(default_factory=Skipped)
+    seconds: float = 0.0
+
+    def skip(self, location: str, problem: str) -> None:
+        self.skipped.add(location, problem)
+
+
+def summary_line(report: RunReport) -> str:
+    rate = report.records_in / report.seconds if report.seconds > 0 else 0.0
+    line = f"{report.records_in:,} records in, {report.records_out:,} out in {report.seconds:.2f} s ({rate:,.0f} records/s)"
+    if report.skipped.count:
+        line += f"; skipped {report.skipped.count:,} bad record(s)"
+    return line
+
+
+# --------------------------------------------------------------------------- one batch
+
+
+def process_batch(stage: Stage, records: list[Record]) -> tuple[list[Record | None], list[tuple[int, str]]]:
+    """Run a stage on a batch; on a RecordError, isolate the bad records one by one.
+
+    Returns the outputs (None where a record failed) and (index, problem) per failure.
+    The same code runs locally, in worker processes and on Ray workers.
+    """
+    stage.ensure_setup()
+    try:
+        return list(stage.process(records)), []
+    except RecordError as e:
+        if len(records) == 1:
+            return [None], [(0, str(e))]
+    outputs: list[Record | None] = []
+    failures: list[tuple[int, str]] = []
+    for i, record in enumerate(records):
+        try:
+            outputs.extend(stage.process([record]))
+        except RecordError as e:
+            outputs.append(None)
+            failures.append((i, str(e)))
+    return outputs, failures
+
+
+# --------------------------------------------------------------------------- worker processes
+
+_worker_stage: Stage | None = None
+
+
+def _init_worker(stage: Stage) -> None:
+    global _worker_stage
+    _worker_stage = stage
+    # Ctrl-C reaches the whole process group: the parent alone handles it, so the
+    # workers do not each print a KeyboardInterrupt traceback
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_process_batch(records: list[Record]):
+    assert _worker_stage is not None
+    return process_batch(_worker_stage, records)
+
+
+def _pool_context():
+    # fork starts workers fastest and shares the parent's imported modules; elsewhere spawn.
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """End the workers now: shutdown() alone would wait for the batches they are running."""
+    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- driving a stage
+
+
+def drive(
+    stage: Stage,
+    items: Iterable[Item],
+    writer: Writer,
+    *,
+    name: str | None = None,
+    jobs: int = 1,
+    on_error: str = "fail",
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> RunReport:
+    """Drive `stage` over `items` (``(location, record)`` pairs), writing to `writer`.
+
+    With ``on_error="fail"`` the first bad record raises :class:`InputError` after
+    everything before it has been written; with ``"skip"`` bad records are counted in the
+    report and left out of the output. Memory stays bounded by a few batches.
+    """
+    name = name or type(stage).__name__
+    report = RunReport(stage=name)
+    started = time.perf_counter()
+    batches = batched(items, batch_size or stage.batch_size)
+
+    def write(records: list[Record]) -> None:
+        try:
+            writer.write(records)
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise OutputError(f"cannot write the output: {e.strerror or e} (after {report.records_out:,} records)") from None
+
+    def handle(batch: list[Item], result) -> None:
+        outputs, failures = result
+        failed = dict(failures)
+        good: list[Record] = []
+        for i, ((location, _), out) in enumerate(zip(batch, outputs)):
+            if i in failed:
+                if on_error == "skip":
+                    report.skip(location, failed[i])
+                    continue
+                write(good)
+                report.records_out += len(good)
+                raise InputError(location, failed[i])
+            if out is not None:
+                good.append(out)
+        write(good)
+        report.records_out += len(good)
+
+    def split_bad(batch: list[Item]) -> tuple[list[Item], InputError | None]:
+        """Drop unreadable input lines before the stage sees the batch.
+
+        With on_error="fail" the batch is cut at the first bad line, which is returned
+        as an error to raise once the good lines before it are written.
+        """
+        kept: list[Item] = []
+        for location, record in batch:
+            report.records_in += 1
+            if isinstance(record, BadInput):
+                if on_error == "skip":
+                    report.skip(location, record.problem)
+                    continue
+                return kept, InputError(location, record.problem)
+            kept.append((location, record))
+        return kept, None
+
+    error: InputError | None = None
+    if jobs <= 1:
+        for batch in batches:
+            kept, error = split_bad(batch)
+            if kept:
+                handle(kept, process_batch(stage, [r for _, r in kept]))
+            if progress:
+                progress(report.records_in)
+            if error:
+                break
+    else:
+        error = _drive_in_workers(stage, batches, name, jobs, split_bad, handle, lambda: progress and progress(report.records_in))
+    if error:
+        raise error
+    writer.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> InputError | None:
+    """Batches to `jobs` processes, a sliding window of them in flight, results in input order."""
+    pool = ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(stage,))
+    pending: deque[tuple[list[Item], Future]] = deque()
+    window = jobs * 2  # bounded memory, and the order kept
+    error = None
+
+    def finish_oldest() -> None:
+        done_batch, future = pending.popleft()
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            raise NlpkitError(
+                f"{name}: a worker process died (killed, or out of memory) while running the batch "
+                f"that starts at {done_batch[0][0]}; nothing after the previous batch was written"
+            ) from None
+        handle(done_batch, result)
+        tick()
+
+    try:
+        for batch in batches:
+            kept, error = split_bad(batch)
+            if kept:
+                pending.append((kept, pool.submit(_worker_process_batch, [r for _, r in kept])))
+            while len(pending) >= window or (error and pending):
+                finish_oldest()
+            if error:
+                break
+        while pending:
+            finish_oldest()
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    pool.shutdown(wait=True)
+    return error
+
+
+# --------------------------------------------------------------------------- a whole run
+
+
+def refuse_output_as_input(options: RunOptions) -> None:
+    """An output that is also an input would be emptied before it is read: refuse it first."""
+    if options.output in (None, "-") or not os.path.exists(options.output):
+        return
+    for path in io.expand_inputs(options.inputs or ("-",)):
+        if path != "-" and os.path.exists(path) and os.path.samefile(path, options.output):
+            raise UsageError(f"-o {options.output} is also an input: write to another file (and rename it after)")
+
+
+def check_options(options: RunOptions) -> None:
+    if options.executor not in EXECUTORS:
+        raise UsageError(f"unknown executor {options.executor!r} (choose from {', '.join(EXECUTORS)})")
+    if options.executor == "local":
+        if options.address:
+            raise UsageError("--address names a Ray cluster: add --executor ray")
+        if options.output not in (None, "-") and os.path.isdir(options.output):
+            raise UsageError(f"-o {options.output} is a directory (a directory of shards is for --executor ray)")
+        refuse_output_as_input(options)
+
+
+def run_stage(
+    stage: Stage,
+    options: RunOptions,
+    *,
+    name: str = "stage",
+    progress: Callable[[int], None] | None = None,
+    debug: bool = False,
+    writer_factory: Callable[..., Writer] | None = None,
+) -> RunReport:
+    """Read the inputs, run the stage (here, in worker processes, or on Ray), write the output.
+
+    `writer_factory(stream, field=..., main_field=...)` replaces the output format's writer
+    (``embed docvec --npy`` writes an array, not records).
+    """
+    check_options(options)
+    if options.executor in REMOTE_EXECUTORS:
+        import importlib
+
+        module, _, function = REMOTE_EXECUTORS[options.executor].partition(":")
+        run_remotely = getattr(importlib.import_module(module), function)
+        return run_remotely(stage, options, name=name, progress=progress, debug=debug)
+    items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
+    # a stage with a worker pool of its own (spaCy's n_process) is fed by one process
+    jobs = 1 if stage.runs_own_workers else options.jobs
+
+    def run_to(stream) -> RunReport:
+        if writer_factory is not None:
+            writer = writer_factory(stream, field=options.field, main_field=stage.main_field)
+        else:
+            writer = io.make_writer(options.output_format, stream, field=options.field, main_field=stage.main_field)
+        return drive(stage, items, writer, name=name, jobs=jobs, on_error=options.on_error,
+                     batch_size=options.batch_size, progress=progress)
+
+    if options.output in (None, "-"):
+        return run_to(_stdout())
+    try:
+        with AtomicFile(options.output) as stream:
+            return run_to(stream)
+    except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as e:
+        raise OutputError(f"-o {options.output}: {e.strerror or e}") from None
+    except OSError as e:
+        if isinstance(e, BrokenPipeError):
+            raise
+        raise OutputError(f"-o {options.output}: {e.strerror or e}") from None
+
+
+def _stdout():
+    stream = io.open_output("-") if _has_stdout() else None
+    if stream is None:
+        raise OutputError("stdout is closed: give -o FILE, or leave stdout open")
+    return stream
+
+
+def _has_stdout() -> bool:
+    import sys
+
+    return sys.stdout is not None

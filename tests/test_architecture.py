@@ -1,0 +1,160 @@
+"""The layers hold: no import cycle in nlpkit/, the core never imports the CLI or click,
+the stage registry builds what the commands build, and the old --engine spelling warns."""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _arch_stats():
+    spec = importlib.util.spec_from_file_location("arch_stats", ROOT / "scripts" / "arch_stats.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_no_import_cycles():
+    stats = _arch_stats()
+    graph = stats.import_graph(ROOT / "nlpkit")
+    assert stats.cycles(graph) == []
+
+
+def test_core_never_imports_cli_or_click():
+    stats = _arch_stats()
+    assert stats.core_to_cli(stats.import_graph(ROOT / "nlpkit")) == []
+
+
+def test_cycle_finder_finds_a_cycle(tmp_path):
+    # the checker itself can fail: a two-module cycle and a core -> cli import are reported
+    package = tmp_path / "nlpkit"
+    (package / "cli").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli" / "__init__.py").write_text("import click\n")
+    (package / "a.py").write_text("from nlpkit import b\n")
+    (package / "b.py").write_text("def f():\n    from nlpkit.a import x\n    from nlpkit.cli import y\n")
+    stats = _arch_stats()
+    graph = stats.import_graph(package)
+    assert stats.cycles(graph) == [["nlpkit.a", "nlpkit.b"]]
+    assert stats.core_to_cli(graph) == [("nlpkit.b", "nlpkit.cli")]
+
+
+def test_every_stage_command_is_registered():
+    """A command with the shared stage options builds its stage from the registry, and vice versa."""
+    import click
+
+    from nlpkit.cli import cli
+    from nlpkit.stages import STAGES
+
+    ctx = click.Context(cli)
+    found = set()
+
+    def walk(group, prefix):
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            label = f"{prefix}{name}"
+            if isinstance(command, click.Group):
+                walk(command, label + " ")
+            elif {"executor", "on_error", "inputs"} <= {p.name for p in command.params} and label != "run":
+                found.add(label)
+
+    walk(cli, "")
+    assert found == set(STAGES)
+
+
+# every registered stage appears in at least one of these
+PIPELINES = [
+    ["clean --no-punct", "tokenize --engine regex", "stopwords --keep not", "stem --algorithm snowball"],
+    ["clean", "tokenize", "lemmatize", "tag --engine nltk"],
+    ["tokenize --engine spacy", "tag", "ner --labels PERSON,ORG", "parse", "svo"],
+    ["annotate --layers pos,ner"],
+    ["tokenize --engine regex", "embed docvec --vectors glove-6b-50d --lower"],
+    ["vectorize tfidf --apply {fitted} --top 3", "predict --model {model}"],
+]
+NLPKIT = str(Path(sys.executable).parent / "nlpkit")
+
+
+def _nlpkit(*args: str, stdin: bytes | None = None) -> bytes:
+    proc = subprocess.run([NLPKIT, *args], input=stdin, capture_output=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr.decode()
+    return proc.stdout
+
+
+@pytest.fixture(scope="module")
+def reviews(tmp_path_factory) -> Path:
+    """Twelve sample reviews, and a vectorizer and a model fitted on the sample's training split."""
+    import gzip
+    import itertools
+
+    folder = tmp_path_factory.mktemp("registry")
+    with gzip.open(ROOT / "corpora" / "imdb-sample" / "test.jsonl.gz", "rb") as f:
+        (folder / "reviews.jsonl").write_bytes(b"".join(itertools.islice(f, 12)))
+    train = str(ROOT / "corpora" / "imdb-sample" / "train.jsonl.gz")
+    _nlpkit("vectorize", "tfidf", train, "-o", str(folder / "fitted"))
+    _nlpkit("train", "--model", "tfidf-lr", "--train", train, "-o", str(folder / "model"))
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("segments", PIPELINES, ids=lambda s: " | ".join(s).split(" {")[0])
+def test_run_pipeline_equals_shell_pipeline(segments, reviews):
+    """`nlpkit run --pipeline` (built from the registry) prints byte for byte what the shell pipeline prints."""
+    segments = [s.format(fitted=reviews / "fitted", model=reviews / "model") for s in segments]
+    shell = (reviews / "reviews.jsonl").read_bytes()
+    for segment in segments:
+        shell = _nlpkit(*segment.split(), stdin=shell)
+    fused = _nlpkit("run", "--pipeline", " | ".join(segments), str(reviews / "reviews.jsonl"))
+    assert fused == shell
+    assert shell.count(b"\n") == 12
+
+
+def test_registry_builds_what_the_library_builds():
+    from nlpkit.stages import build_stage
+    from nlpkit.text.stem import StemStage
+
+    stage = build_stage("stem", algorithm="snowball", porter_mode="nltk", lang="english")
+    assert isinstance(stage, StemStage)
+    assert list(stage([{"text": "running cats"}])) == [{"text": "running cats", "tokens": ["run", "cat"]}]
+
+
+def test_unknown_stage_is_a_usage_error():
+    from nlpkit.errors import UsageError
+    from nlpkit.stages import build_stage
+
+    with pytest.raises(UsageError, match="no record stage named 'stemm'"):
+        build_stage("stemm")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["clean", "--engine", "local"],       # a command without an NLP library engine (hidden alias)
+        ["tokenize", "--engine", "local"],    # a command whose --engine names its library
+    ],
+)
+def test_engine_local_still_works_with_a_deprecation_line(invoke, args):
+    result = invoke(*args, "--format", "text", input="Don't STOP.\n")
+    assert result.exit_code == 0, result.stderr
+    assert "--engine local is deprecated: use --executor local" in result.stderr
+    plain = invoke(args[0], "--format", "text", input="Don't STOP.\n")
+    assert result.stdout == plain.stdout
+
+
+def test_engine_ray_routes_to_the_executor(invoke):
+    # ray reads files, not stdin: the error shows the run went to the Ray executor
+    result = invoke("stem", "--engine", "ray", input="cats\n")
+    assert result.exit_code == 2
+    assert "--engine ray is deprecated: use --executor ray" in result.stderr
+    assert "--executor ray reads files and directories, not stdin" in result.stderr
+
+
+def test_engine_ray_in_a_pipeline_segment_belongs_to_the_run(invoke):
+    result = invoke("run", "--pipeline", "clean | stem --engine ray", "-", input="x\n")
+    assert result.exit_code == 2
+    assert "stage 2 (stem): --engine ray belong(s) to the whole run" in result.stderr
