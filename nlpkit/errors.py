@@ -64,6 +64,8 @@ def describe_os_error(e: OSError) -> str:
     nlpkit has no bug, so the command ends with this line and exit 1.
     """
     reason = e.strerror or str(e) or type(e).__name__
+    if isinstance(e, FileExistsError) and e.filename is not None and os.path.isfile(e.filename):
+        reason = "a file is in the way of a directory of that name"  # `-o FILE/sub`: mkdir's bare "File exists"
     if e.filename is None:
         return f"cannot write or read: {reason}"
     where = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes, os.PathLike)) else str(e.filename)

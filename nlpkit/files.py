@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile
+from nlpkit.errors import DamagedFile, OutputError
 
 
 def library_versions(*names: str) -> dict[str, str]:
@@ -243,6 +243,9 @@ class AtomicDirectory:
         self.dest = Path(dest)
 
     def __enter__(self) -> Path:
+        if self.dest.exists() and not self.dest.is_dir():
+            # a file (or /dev/full) where the directory goes would be renamed away, then lost: refuse
+            raise OutputError(f"{self.dest}: exists and is not a directory (give a directory path)")
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent))
         self.tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700

@@ -41,7 +41,7 @@ def test_undecodable_bytes(invoke):
 
 def test_missing_file(invoke, tmp_path):
     result = invoke("stem", tmp_path / "missing.txt")
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # a missing path on the command line is a usage error, as click's --train check
     assert result.stderr.strip() == f"Error: {tmp_path / 'missing.txt'}: no such file or directory"
 
 

@@ -31,15 +31,16 @@ def list_(as_json):
         click.echo(dumps([{"name": r.name, "origin": r.origin, "path": str(r.path), "present": r.present,
                            "bytes": r.size_bytes} for r in rows]).decode())
         return
-    from rich.console import Console
     from rich.table import Table
+
+    from nlpkit.cli._console import stdout_console
 
     table = Table(title="nlpkit corpora")
     for column in ("name", "location", "present", "size", "path"):
         table.add_column(column, overflow="fold")
     for r in rows:
         table.add_row(r.name, r.origin, "[green]yes[/]" if r.present else "[dim]no[/]", _size(r.size_bytes), str(r.path))
-    Console(width=max(100, Console().width)).print(table)
+    stdout_console(min_width=100).print(table)
 
 
 @corpora.command()

@@ -13,8 +13,9 @@ def doctor(as_json):
 
         click.echo(dumps([row.__dict__ for row in rows]).decode())
     else:
-        from rich.console import Console
         from rich.table import Table
+
+        from nlpkit.cli._console import stdout_console
 
         table = Table(title="nlpkit doctor")
         for column in ("resource", "name", "status", "where / how to get it"):
@@ -22,6 +23,6 @@ def doctor(as_json):
         for row in rows:
             status = "[green]found[/]" if row.found else "[red]missing[/]"
             table.add_row(row.kind, row.name, status, row.where)
-        Console(width=max(120, Console().width)).print(table)
+        stdout_console(min_width=120).print(table)
     if not all(row.found for row in rows if row.kind != "corpus"):
         raise SystemExit(1)

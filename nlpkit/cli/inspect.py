@@ -24,10 +24,11 @@ def inspect(model_dir, top, as_json):
     if as_json:
         click.echo(dumps(features).decode())
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    from nlpkit.cli._console import stdout_console
+
+    console = stdout_console()
     for label, sides in features.items():
         console.print(f"{label}: the features that weigh most towards it, and away from it", markup=False, highlight=False)
         table = Table()
