@@ -79,6 +79,12 @@ def model_options(f):
         click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes (neural; default: 2 on CUDA, else 0)."),
         click.option("--save-every", type=click.IntRange(min=0), default=None, help="Also checkpoint model-last/ every N optimizer steps (neural)."),
         click.option("--resume", is_flag=False, flag_value="latest", default=None, metavar="[DIR]", help="Continue an interrupted run from -o's model-last/, or from DIR (neural)."),
+        # --- from a pretrained language model (issue 16): lm-lstm, lm-transformer ---
+        click.option("--lm", default=None, metavar="DIR", help="Language model to start from: a directory of nlpkit lm train (lm-lstm, lm-transformer)."),
+        click.option("--concat-pooling/--no-concat-pooling", default=None, help="Text vector [last, max, mean] over the states, else the last state (lm-lstm, lm-transformer; default on)."),
+        click.option("--discriminative-lr/--no-discriminative-lr", default=None, help="Each lower layer group learns 2.6x slower (lm-lstm, lm-transformer; default on)."),
+        click.option("--gradual-unfreezing/--no-gradual-unfreezing", default=None, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default on)."),
+        click.option("--slanted-triangular/--no-slanted-triangular", default=None, help="Slanted triangular learning rate, else constant (lm-lstm, lm-transformer; default on)."),
         # --- embeddings (issue 7): w2v-lr ---
         click.option("--pool", type=click.Choice(["mean", "tfidf"]), default=None, help="Document vector from word vectors: their mean or TF-IDF-weighted mean (w2v-lr; --vectors chooses the vectors, default glove-6b-50d)."),
         click.option("--lower/--no-lower", default=None, help="Lowercase and split raw text into words and punctuation before the lookup (w2v-lr; default on, as GloVe 6B is lowercased)."),

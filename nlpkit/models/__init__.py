@@ -26,5 +26,7 @@ register("bilstm", "nlpkit.models.rnn:BiLSTMClassifier")
 register("gru", "nlpkit.models.rnn:GRUClassifier")
 register("bert", "nlpkit.models.bert:BertClassifier")
 register("w2v-lr", "nlpkit.models.w2v_lr:W2VLogisticRegression")
+register("lm-lstm", "nlpkit.models.lm_classifier:LMLSTMClassifier")
+register("lm-transformer", "nlpkit.models.lm_classifier:LMTransformerClassifier")
 
 __all__ = ["MODEL_KINDS", "Classifier", "ModelError", "load_model", "model_class", "read_manifest", "register", "save_model"]

@@ -143,13 +143,9 @@ class BertClassifier(NeuralClassifier):
         return Collate(pad_id=self.tokenizer_.pad_token_id or 0, side="post")
 
     def _make_optimizer(self, module):
-        # no weight decay on biases and LayerNorm weights (the BERT recipe)
-        decay, no_decay = [], []
-        for name, p in module.named_parameters():
-            if p.requires_grad:
-                (no_decay if p.ndim < 2 else decay).append(p)
-        groups = [{"params": decay, "weight_decay": self.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-        return torch.optim.AdamW(groups, lr=self.lr)
+        from nlpkit.models.loop import adamw
+
+        return adamw(module, self.lr, self.weight_decay)
 
     def _make_scheduler(self, optimizer, total_steps):
         from transformers import get_linear_schedule_with_warmup

@@ -83,6 +83,7 @@ class LoopTask(Protocol):
     collate: Callable
 
     def epoch_batches(self, epoch: int) -> list[list[int]]: ...
+    def start_epoch(self, epoch: int) -> None: ...  # before each epoch's first batch (and on resume)
     def loss(self, module, batch) -> tuple[Any, int]: ...  # (mean loss, units it is the mean over)
     def validate(self) -> dict: ...  # valid_* figures for the epoch's row; {} without validation data
     def make_optimizer(self, module): ...
@@ -126,6 +127,7 @@ def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirector
             task.dataset, batch_sampler=batches[state.batch_in_epoch :], collate_fn=task.collate,
             num_workers=workers, pin_memory=on_cuda, generator=torch.Generator(),  # own generator: keeps the global RNG untouched
         )
+        task.start_epoch(state.epoch)
         module.train()
         bar.start_epoch(state.epoch + 1, params.epochs, len(batches), state.batch_in_epoch)
         for i, batch in enumerate(loader, start=state.batch_in_epoch):
@@ -171,6 +173,35 @@ def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirector
         module.load_state_dict(best_weights)
     module.eval()
     return LoopResult(state.history, state.best_epoch)
+
+
+def adamw(module, lr: float, weight_decay: float):
+    """AdamW with no weight decay on biases and LayerNorm weights (the BERT recipe)."""
+    import torch
+
+    decay, no_decay = [], []
+    for p in module.parameters():
+        if p.requires_grad:
+            (no_decay if p.ndim < 2 else decay).append(p)
+    groups = [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+    return torch.optim.AdamW(groups, lr=lr)
+
+
+def warmup_then_decay(optimizer, warmup_steps: int, total_steps: int, decay: str = "cosine"):
+    """A linear warm-up to the optimizer's rate, then a cosine or linear decay to 0 (or none: constant)."""
+    import torch
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / (warmup_steps + 1)
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        if decay == "cosine":
+            return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+        if decay == "linear":
+            return max(0.0, 1.0 - progress)
+        return 1.0
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
 def _optimizer_step(module, trainer: Trainer, clip: float) -> None:

@@ -90,6 +90,9 @@ class NeuralClassifier(TrainLoopParams, Classifier):
     def _collate(self) -> Collate:
         return Collate(pad_id=0, side="post")
 
+    def _start_epoch(self, epoch: int) -> None:
+        """Before each epoch (0-based): a kind may change what trains (gradual unfreezing)."""
+
     # -- fit
 
     def fit(self, records, labels, valid=None):
@@ -210,6 +213,9 @@ class ClassifierTask:
 
     def epoch_batches(self, epoch: int) -> list[list[int]]:
         return bucket_batches(self.lengths, self.model.batch_size, seed=self.model.seed * 1000 + epoch)
+
+    def start_epoch(self, epoch: int) -> None:
+        self.model._start_epoch(epoch)
 
     def loss(self, module, batch):
         import torch.nn.functional as F

@@ -1,0 +1,354 @@
+"""A language model: trained through the shared loop, saved as a directory, scored by perplexity.
+
+:class:`LanguageModel` holds its parameters as a dataclass (the loop's from
+:class:`~nlpkit.models.loop.TrainLoopParams`, the architecture's here) and, once
+fitted or loaded, ``tokenizer_`` and ``module_``.
+
+Training data: every record becomes ``w_1 ... w_n <eos>``; the records are
+concatenated into one stream, cut into windows of ``context + 1`` tokens, and the
+windows are shuffled each epoch (seeded). The model predicts each window's
+tokens from the ones before them in the window. Validation perplexity is measured
+on the validation records' stream cut the same way (the last, shorter window included).
+
+Perplexity of records (:meth:`LanguageModel.score`): each record on its own,
+``<eos> w_1 ... w_n <eos>``, predicting ``w_1 ... w_n <eos>``, so the count is
+n + 1 tokens a record; a record longer than the context is scored in consecutive
+windows. Perplexity = exp(total negative log-likelihood / tokens).
+
+The directory: ``nlpkit.json`` (kind ``lm``), ``lm.json`` (the module's shape),
+``weights.safetensors``, the vocabulary (``vocab.json``, or ``tokenizer.json`` for
+WordPiece), and after ``lm train`` the run's ``model-best/``, ``model-last/`` and
+``metrics.jsonl``. No pickle anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nlpkit.errors import NlpkitError
+from nlpkit.files import AtomicDirectory, library_versions, write_json
+from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
+from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
+from nlpkit.models.loop import TrainLoopParams, adamw, train_loop, warmup_then_decay
+
+KIND = "lm"
+SHAPE = "lm.json"
+WEIGHTS = "weights.safetensors"
+SCHEDULES = ("cosine", "linear", "constant")
+
+
+def after_step(state) -> None:
+    """Called after every optimizer step (a seam for tests that interrupt a run)."""
+
+
+class LMError(NlpkitError):
+    """A language model that cannot be trained or used as asked (exit 1)."""
+
+
+class LMUsageError(LMError):
+    """Options that do not fit together (exit 2)."""
+
+    exit_code = 2
+
+
+@dataclass(eq=False)
+class LMParams(TrainLoopParams):
+    arch: str = "lstm"  # lstm | transformer
+    tokenizer: str = "word"  # word | wordpiece
+    vocab_size: int = 30000  # word: the most frequent words, <pad> <unk> <eos> included
+    min_count: int = 2  # word: fewer occurrences become <unk>
+    dim: int = 128  # embedding width (the transformer's width)
+    hidden: int = 256  # LSTM state (the last layer is dim wide when weights are tied)
+    layers: int = 2
+    heads: int = 4  # transformer
+    context: int = 64  # tokens per training window; the transformer's longest input
+    positions: str = "learned"  # transformer: learned | sinusoidal
+    dropout: float = 0.1  # LSTM: locked dropout between layers; transformer: every dropout
+    emb_dropout: float = 0.05  # LSTM: share of words dropped from the embedding matrix per batch
+    tie_weights: bool = True  # the output layer shares the embedding's weights (not with the adaptive softmax)
+    adaptive_softmax: bool = False
+    cutoffs: list | None = None  # adaptive softmax cluster bounds (None: 2000, 10000, 50000 below the vocabulary size)
+    warmup: float = 0.05  # share of the steps with a linear warm-up
+    schedule: str = "cosine"  # decay after the warm-up: cosine | linear | constant
+    weight_decay: float = 0.01
+    # the loop's defaults for language models
+    epochs: int = 3
+    lr: float = 2e-3
+    batch_size: int = 32
+    clip: float = 1.0
+
+    def check(self) -> None:
+        self.check_loop_params(monitors=("loss",))
+        for name, value, choices in (("arch", self.arch, ("lstm", "transformer")), ("tokenizer", self.tokenizer, ("word", "wordpiece")),
+                                     ("positions", self.positions, ("learned", "sinusoidal")), ("schedule", self.schedule, SCHEDULES)):
+            if value not in choices:
+                raise LMUsageError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+        for name in ("vocab_size", "min_count", "dim", "hidden", "layers", "heads", "context"):
+            if getattr(self, name) < 1:
+                raise LMUsageError(f"{name} must be at least 1")
+        if self.arch == "transformer" and self.dim % self.heads:
+            raise LMUsageError(f"--dim {self.dim} must be a multiple of --heads {self.heads}")
+        if not 0.0 <= self.warmup < 1.0:
+            raise LMUsageError("warmup is the share of steps spent warming up: 0 <= warmup < 1")
+
+
+class LanguageModel(LMParams):
+    """Fit on records, save/load a directory, score records, predict the next token."""
+
+    show_progress = False
+
+    def get_params(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in self.RUN_ONLY}
+
+    # -- fit
+
+    def fit(self, records, valid=None, field: str = "text") -> "LanguageModel":
+        from nlpkit.device import resolve_device, seed_everything, set_threads
+
+        self.check()
+        records = list(records)
+        self.device_ = resolve_device(self.device)
+        set_threads(self.threads)
+        seed_everything(self.seed)
+        snapshot = resume_dir(self.resume, self.run_dir)
+        if snapshot is not None:
+            self._restore(snapshot)
+        else:
+            self._build(records, field)
+        train = self._windows(records, field, keep_tail=False)
+        if len(train.stream) == len(records):  # <eos> after each record, and nothing else
+            raise LMError("no tokens to train on: the corpus is empty")
+        valid_windows = self._windows(list(valid), field, keep_tail=True) if valid else None
+        self._fingerprint = fingerprint(records)
+        self.module_ = self.module_.to(self.device_)
+        started = time.perf_counter()
+        result = train_loop(LMTask(self, train, valid_windows), self, self.device_, RunDirectory(self.run_dir, self._write),
+                            self._fingerprint, resume_from=snapshot, progress=self.show_progress,
+                            on_step=lambda state: after_step(state))  # looked up at each call: tests replace it
+        self.history_, self.best_epoch_ = result.history, result.best_epoch
+        self.fit_seconds_ = time.perf_counter() - started
+        return self
+
+    def _build(self, records, field: str) -> None:
+        from nlpkit.lm.modules import LanguageModelNet
+        from nlpkit.lm.tokenizer import build_tokenizer
+
+        self.tokenizer_ = build_tokenizer(self.tokenizer, records, field, self.vocab_size, self.min_count)
+        self.shape_ = {
+            "arch": self.arch, "vocab_size": len(self.tokenizer_), "dim": self.dim, "hidden": self.hidden,
+            "layers": self.layers, "heads": self.heads, "context": self.context, "positions": self.positions,
+            "dropout": self.dropout, "emb_dropout": self.emb_dropout, "tie_weights": self.tie_weights,
+            "adaptive_softmax": self.adaptive_softmax, "cutoffs": self.cutoffs, "pad_id": self.tokenizer_.pad_id,
+            "eos_id": self.tokenizer_.eos_id, "tokenizer": self.tokenizer_.kind,
+        }
+        self.module_ = LanguageModelNet(self.shape_)
+
+    def _windows(self, records, field: str, keep_tail: bool) -> "Windows":
+        stream: list[int] = []
+        for record in records:
+            stream += self.tokenizer_.encode(record, field)
+            stream.append(self.tokenizer_.eos_id)
+        return Windows(stream, self.context, self.tokenizer_.pad_id, keep_tail)
+
+    # -- files
+
+    def _write(self, directory: Path, metrics: dict) -> None:
+        """A complete LM directory (for the loop's snapshots and for save)."""
+        from safetensors.torch import save_model
+
+        save_model(self.module_, str(directory / WEIGHTS))
+        self.tokenizer_.save(directory)
+        write_json(directory / SHAPE, self.shape_)
+        write_json(directory / MANIFEST, {
+            "format_version": FORMAT_VERSION, "kind": KIND, "arch": self.shape_["arch"], "params": self.get_params(),
+            "vocab_size": self.shape_["vocab_size"], "tokenizer": self.shape_["tokenizer"], "metrics": metrics,
+            "versions": library_versions("torch", "safetensors", "tokenizers"),
+            "data_fingerprint": getattr(self, "_fingerprint", None),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        })
+
+    def save(self, directory: str | Path) -> Path:
+        metrics = {"epochs": len(getattr(self, "history_", [])), "best_epoch": getattr(self, "best_epoch_", None),
+                   "history": getattr(self, "history_", []), "fit_seconds": round(getattr(self, "fit_seconds_", 0.0), 3)}
+        with AtomicDirectory(directory) as tmp:
+            self._write(tmp, metrics)
+            carry_run_files(self.run_dir, tmp)
+        return Path(directory)
+
+    def _restore(self, directory: Path) -> None:
+        """Tokenizer, shape and module with the directory's weights."""
+        from safetensors.torch import load_model
+
+        from nlpkit.lm.modules import LanguageModelNet
+        from nlpkit.lm.tokenizer import load_tokenizer
+
+        self.shape_ = json.loads((directory / SHAPE).read_text(encoding="utf-8"))
+        self.tokenizer_ = load_tokenizer(self.shape_["tokenizer"], directory)
+        self.module_ = LanguageModelNet(self.shape_)
+        load_model(self.module_, str(directory / WEIGHTS))
+
+    @classmethod
+    def load(cls, directory: str | Path, device: str = "auto", threads: int | None = None) -> "LanguageModel":
+        from nlpkit.device import resolve_device, set_threads
+
+        directory = Path(directory)
+        manifest = read_manifest(directory)
+        if manifest.get("kind") != KIND:
+            raise LMError(f"{directory}: not a language model (a {manifest.get('kind')!r} model directory; "
+                          "train one with nlpkit lm train)")
+        model = cls(**{**manifest["params"], "device": device, "threads": threads})
+        try:
+            model._restore(directory)
+        except (FileNotFoundError, KeyError, ValueError, OSError, RuntimeError) as e:
+            raise LMError(f"{directory}: damaged language model directory ({type(e).__name__}: {e})") from None
+        model.metrics_ = manifest.get("metrics", {})
+        model.device_ = resolve_device(device)
+        set_threads(threads)
+        model.module_.to(model.device_).eval()
+        return model
+
+    # -- use
+
+    @property
+    def vocab_size_(self) -> int:
+        return self.shape_["vocab_size"]
+
+    def encode_prompt(self, record: dict, field: str = "text") -> list[int]:
+        """<eos> w_1 ... w_n: a record's text as the context to continue."""
+        return [self.tokenizer_.eos_id, *self.tokenizer_.encode(record, field)]
+
+    def score(self, records, field: str = "text", batch_size: int = 32) -> list[tuple[float, int]]:
+        """(negative log-likelihood in nats, tokens) of each record on its own (see the module docstring)."""
+        import torch
+
+        from nlpkit.lm.modules import IGNORE
+        from nlpkit.models.batching import sorted_batches
+
+        eos = self.tokenizer_.eos_id
+        pieces, owners = [], []  # windows of (inputs, targets), and the record each belongs to
+        for i, record in enumerate(records):
+            ids = [eos, *self.tokenizer_.encode(record, field), eos]
+            for start in range(0, len(ids) - 1, self.shape_["context"]):
+                chunk = ids[start : start + self.shape_["context"] + 1]
+                pieces.append((chunk[:-1], chunk[1:]))
+                owners.append(i)
+        totals = np.zeros(len(records))
+        module = self.module_.eval()
+        with torch.inference_mode():
+            for batch in sorted_batches([len(p[0]) for p in pieces], batch_size):
+                width = max(len(pieces[j][0]) for j in batch)
+                inputs = torch.full((len(batch), width), self.tokenizer_.pad_id, dtype=torch.long)
+                targets = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+                for row, j in enumerate(batch):
+                    x, y = pieces[j]
+                    inputs[row, : len(x)] = torch.tensor(x)
+                    targets[row, : len(y)] = torch.tensor(y)
+                log_probs = module.token_log_probs(inputs.to(self.device_), targets.to(self.device_)).sum(1).cpu()
+                for row, j in enumerate(batch):
+                    totals[owners[j]] -= float(log_probs[row])
+        counts = [0] * len(records)
+        for j, owner in enumerate(owners):
+            counts[owner] += len(pieces[j][1])
+        return list(zip(totals.tolist(), counts))
+
+
+def perplexity(nll: float, tokens: int) -> float:
+    return math.exp(nll / tokens) if tokens else float("nan")
+
+
+class Windows:
+    """A token stream cut into windows of `context` inputs and the `context` targets after them."""
+
+    def __init__(self, stream: list[int], context: int, pad_id: int, keep_tail: bool):
+        self.stream, self.context, self.pad_id = stream, context, pad_id
+        last = len(stream) - 1  # the last token is only a target
+        starts = range(0, max(0, last), context)
+        self.starts = [s for s in starts if keep_tail or s + context <= last] or ([0] if last > 0 else [])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i):
+        s = self.starts[i]
+        return self.stream[s : s + self.context + 1]
+
+    @property
+    def tokens(self) -> int:
+        return sum(len(self[i]) - 1 for i in range(len(self)))
+
+
+@dataclass
+class WindowCollate:
+    pad_id: int
+
+    def __call__(self, windows):
+        import torch
+
+        from nlpkit.lm.modules import IGNORE
+
+        width = max(len(w) for w in windows) - 1
+        inputs = torch.full((len(windows), width), self.pad_id, dtype=torch.long)
+        targets = torch.full((len(windows), width), IGNORE, dtype=torch.long)
+        for row, w in enumerate(windows):
+            inputs[row, : len(w) - 1] = torch.tensor(w[:-1])
+            targets[row, : len(w) - 1] = torch.tensor(w[1:])
+        return {"input_ids": inputs, "targets": targets}
+
+
+class LMTask:
+    """The loop's view of a language model being trained: next-token cross-entropy over windows."""
+
+    unit = "tokens"
+
+    def __init__(self, model: LanguageModel, train: Windows, valid: Windows | None):
+        self.model, self.valid = model, valid
+        self.name = f"lm {model.arch}"
+        self.module, self.dataset, self.collate = model.module_, train, WindowCollate(model.tokenizer_.pad_id)
+
+    def epoch_batches(self, epoch: int) -> list[list[int]]:
+        order = np.random.default_rng(self.model.seed * 1000 + epoch).permutation(len(self.dataset)).tolist()
+        size = self.model.batch_size
+        return [order[i : i + size] for i in range(0, len(order), size)]
+
+    def start_epoch(self, epoch: int) -> None:
+        pass
+
+    def loss(self, module, batch):
+        from nlpkit.lm.modules import IGNORE
+
+        targets = batch["targets"]
+        return module.loss(batch["input_ids"], targets), int((targets != IGNORE).sum())
+
+    def validate(self) -> dict:
+        if self.valid is None or not len(self.valid):
+            return {}
+        import torch
+
+        module, device = self.module, self.model.device_
+        was_training = module.training
+        module.eval()
+        nll, tokens = 0.0, 0
+        with torch.inference_mode():
+            for start in range(0, len(self.valid), self.model.batch_size):
+                batch = self.collate([self.valid[i] for i in range(start, min(start + self.model.batch_size, len(self.valid)))])
+                nll -= float(module.token_log_probs(batch["input_ids"].to(device), batch["targets"].to(device)).sum())
+                tokens += int((batch["targets"] != -100).sum())
+        module.train(was_training)
+        return {"valid_loss": nll / tokens, "valid_perplexity": math.exp(nll / tokens)}
+
+    def make_optimizer(self, module):
+        return adamw(module, self.model.lr, self.model.weight_decay)
+
+    def make_scheduler(self, optimizer, total_steps: int):
+        return warmup_then_decay(optimizer, int(self.model.warmup * total_steps), total_steps, self.model.schedule)
+
+    def load_module_state(self, snapshot: Path) -> None:
+        from safetensors.torch import load_model
+
+        load_model(self.module, str(snapshot / WEIGHTS))
