@@ -280,12 +280,22 @@ class AtomicFile:
 
     def __enter__(self):
         import gzip
+        import stat
 
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent)
-        self.tmp = Path(tmp)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600
-        self.raw = os.fdopen(fd, "wb")
+        try:
+            special = not stat.S_ISREG(os.stat(self.dest).st_mode)
+        except FileNotFoundError:
+            special = False
+        if special:
+            # /dev/null, /dev/full, a FIFO: nothing to keep whole, and a rename would replace the device
+            self.tmp = None
+            self.raw = open(self.dest, "wb")
+        else:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent)
+            self.tmp = Path(tmp)
+            os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600
+            self.raw = os.fdopen(fd, "wb")
         self.stream = self.raw
         if self.dest.name.endswith(".gz"):
             self.stream = gzip.GzipFile(filename=str(self.dest), mode="wb", fileobj=self.raw)
@@ -297,12 +307,16 @@ class AtomicFile:
                 self.stream.close()
             self.raw.close()
         except BaseException:
-            self.tmp.unlink(missing_ok=True)
+            self._discard()
             if exc_type is None:
                 raise
             return False
         if exc_type is not None:
-            self.tmp.unlink(missing_ok=True)
-            return False
-        os.replace(self.tmp, self.dest)
+            self._discard()
+        elif self.tmp is not None:
+            os.replace(self.tmp, self.dest)
         return False
+
+    def _discard(self) -> None:
+        if self.tmp is not None:
+            self.tmp.unlink(missing_ok=True)

@@ -189,7 +189,7 @@ def drive(
         except BrokenPipeError:
             raise
         except OSError as e:
-            raise OutputError(f"cannot write the output: {e.strerror or e} (after {report.records_out:,} records)") from None
+            raise OutputError(f"{e.strerror or e} (after {report.records_out:,} records)") from None
 
     def handle(batch: list[Item], result) -> None:
         outputs, failures = result
@@ -338,12 +338,16 @@ def run_stage(
                      batch_size=options.batch_size, progress=progress)
 
     if options.output in (None, "-"):
-        return run_to(_stdout())
+        stdout = _stdout()
+        try:
+            return run_to(stdout)
+        except OutputError as e:
+            raise OutputError(f"stdout: {e}") from None
     try:
         with AtomicFile(options.output) as stream:
             return run_to(stream)
-    except (PermissionError, IsADirectoryError, NotADirectoryError, FileExistsError) as e:
-        raise OutputError(f"-o {options.output}: {e.strerror or e}") from None
+    except OutputError as e:
+        raise OutputError(f"-o {options.output}: {e}") from None
     except OSError as e:
         if isinstance(e, BrokenPipeError):
             raise

@@ -1,4 +1,4 @@
-"""Errors reach the user as one line naming file, line and problem; exit codes as DESIGN.md says."""
+"""Errors reach the user as one line naming file, line and problem; exit codes as docs/architecture.md says."""
 
 import json
 import subprocess
