@@ -1,0 +1,102 @@
+import click
+
+# --workers N: each worker process rebuilds the app from this environment variable (JSON)
+CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
+
+
+@click.command()
+@click.option("--model", "models", multiple=True, required=True, metavar="[NAME=]DIR",
+              help="A model directory to serve (repeat for several); NAME defaults to the directory's name. "
+                   "The first is the one /v1/predict uses.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Worker processes (each loads every model once).")
+@click.option("--max-batch", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Neural kinds: most records in one forward pass.")
+@click.option("--max-wait-ms", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Neural kinds: how long a record waits for others to share its forward pass.")
+@click.option("--max-queue", type=click.IntRange(min=1), default=1024, show_default=True,
+              help="Neural kinds: records waiting per model before requests get 503 and Retry-After.")
+@click.option("--max-body-mb", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              help="Larger request bodies get 413.")
+@click.option("--quantize", type=click.Choice(["int8"]), help="Neural kinds: int8 dynamic quantization (as predict).")
+@click.option("--runtime", type=click.Choice(["torch", "onnx"]), default="torch", show_default=True,
+              help="Neural kinds: onnx runs the graph `nlpkit export --format onnx` wrote.")
+@click.option("--field", default="text", show_default=True, help="The record field holding the text.")
+@click.option("--threads", type=click.IntRange(min=1), help="torch threads per worker (default: one per core).")
+def serve(models, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field, threads):
+    """Serve trained models and record stages over HTTP (FastAPI on uvicorn).
+
+    POST /v1/predict and /v1/models/NAME/predict take {"text": ...}, {"record": {...}}
+    or {"records": [...]} and add pred and probs; POST /v1/run takes {"pipeline":
+    "clean | tokenize", "records": [...]}; GET /v1/models, /healthz, /metrics,
+    /openapi.json, and / (a page to try a model). Neural kinds are micro-batched.
+    Access logs are JSON lines on stderr; SIGTERM finishes the requests in flight.
+
+    \b
+      nlpkit serve --model lr=models/lr --model bert=models/bert --port 8000
+      curl -s localhost:8000/v1/models/bert/predict -d '{"text": "A fine film."}'
+    """
+    import json
+    import os
+
+    from nlpkit.models.base import read_manifest
+    from nlpkit.serve.models import parse_model_spec
+
+    for spec in models:  # a missing or damaged model fails before the server starts
+        read_manifest(parse_model_spec(spec)[1])
+    config = dict(models=list(models), max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue,
+                  max_body_mb=max_body_mb, quantize=quantize, runtime=runtime, field=field, threads=threads)
+    if workers == 1:
+        app = build_app(config)  # load errors surface here, as one line
+        _run_uvicorn(app, host, port, workers)
+    else:
+        os.environ[CONFIG_ENV] = json.dumps(config)
+        _run_uvicorn("nlpkit.cli.serve:app_from_environment", host, port, workers)
+
+
+def build_app(config: dict):
+    from nlpkit.device import set_threads
+    from nlpkit.serve.app import ServeSettings, create_app
+    from nlpkit.serve.models import load_served_models
+
+    set_threads(config.get("threads"))
+    served = load_served_models(config["models"], quantize=config.get("quantize"), runtime=config.get("runtime", "torch"))
+    settings = ServeSettings(max_batch=config["max_batch"], max_wait_ms=config["max_wait_ms"],
+                             max_queue=config["max_queue"], max_body_mb=config["max_body_mb"], field=config["field"])
+    return create_app(served, settings, pipeline_builder=pipeline_builder)
+
+
+def app_from_environment():
+    """uvicorn's factory in each --workers process."""
+    import json
+    import os
+
+    return build_app(json.loads(os.environ[CONFIG_ENV]))
+
+
+def pipeline_builder(text: str, field: str):
+    """A pipeline string -> Pipeline, each stage parsed by its own command (the click side)."""
+    try:
+        from nlpkit.cli._pipeline import build_pipeline
+    except ImportError:  # before the lead's move of pipeline building to the CLI layer
+        from nlpkit.pipeline import build_pipeline
+    return build_pipeline(text, field=field)
+
+
+def _run_uvicorn(app, host, port, workers) -> None:
+    import signal
+
+    import uvicorn
+
+    from nlpkit.serve.logs import log_config
+
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler it found:
+    # this one, so that a drained shutdown exits 0
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), log_config=log_config(),
+                    access_log=False, timeout_graceful_shutdown=None)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
