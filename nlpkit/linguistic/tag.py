@@ -9,7 +9,7 @@ data package is often not installed.
 from __future__ import annotations
 
 from nlpkit.linguistic.annotate.runner import SpacyStage
-from nlpkit.records import get_text
+from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text
 from nlpkit.stage import Stage
 
 ENGINES = ("spacy", "nltk")
@@ -45,6 +45,8 @@ class NltkTagStage(Stage):
 
     batch_size = 256
     main_field = "pos"
+    #: longest text a record may hold (see nlpkit.limits); None: no limit
+    max_chars: int | None = DEFAULT_MAX_CHARS
 
     def __init__(self, field: str = "text", retokenize: bool = False):
         self.field = field
@@ -67,7 +69,7 @@ class NltkTagStage(Stage):
             new = dict(record)
             if tokens is None or self.retokenize:
                 self._tokenizer.ensure_setup()
-                tokens = self._tokenizer.tokenize_texts([get_text(record, self.field)])[0][0]
+                tokens = self._tokenizer.tokenize_texts([limited_text(record, self.field, self.max_chars)])[0][0]
                 new["tokens"] = tokens
             elif not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
                 from nlpkit.errors import RecordError

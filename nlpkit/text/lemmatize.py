@@ -90,6 +90,9 @@ class LemmatizeStage(Stage):
                 tags = record.get("pos")
                 if tags is not None and (not isinstance(tags, list) or len(tags) != len(tokens)):
                     raise RecordError(f"field 'pos' has {len(tags) if isinstance(tags, list) else 'no'} tags for {len(tokens)} tokens")
+                if tags is not None and not all(isinstance(t, str) for t in tags):
+                    bad = next(t for t in tags if not isinstance(t, str))
+                    raise RecordError(f"field 'pos' must be a list of strings (it holds {bad!r})")
                 lemmas.append(self._wordnet(tokens, tags))
         else:
             from spacy.tokens import Doc

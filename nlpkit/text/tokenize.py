@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from nlpkit.records import WORD_RE, get_text
+from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, spacy_max_length
+from nlpkit.records import WORD_RE
 from nlpkit.stage import Stage
 
 ENGINES = ("nltk", "spacy", "regex", "wordpiece")
@@ -27,6 +28,8 @@ class TokenizeStage(Stage):
     """Adds ``tokens`` (and ``sents`` with ``sentences=True``) from the text field."""
 
     batch_size = 256
+    #: longest text a record may hold (see nlpkit.limits); None: no limit
+    max_chars: int | None = DEFAULT_MAX_CHARS
 
     def __init__(self, engine: str = "nltk", field: str = "text", sentences: bool = False,
                  model: str | None = None, checkpoint: str | None = None):
@@ -57,6 +60,7 @@ class TokenizeStage(Stage):
                 nlp.remove_pipe(name)
             if self.sentences:
                 nlp.add_pipe("sentencizer")
+            nlp.max_length = spacy_max_length(self.max_chars)
             self._nlp = nlp
         elif self.engine == "wordpiece":
             from transformers import AutoTokenizer
@@ -94,7 +98,7 @@ class TokenizeStage(Stage):
         return [(self._wordpiece.tokenize(text), None) for text in texts]
 
     def process(self, records):
-        texts = [get_text(r, self.field) for r in records]
+        texts = [limited_text(r, self.field, self.max_chars) for r in records]
         out = []
         for record, (tokens, sents) in zip(records, self.tokenize_texts(texts)):
             new = {**record, "tokens": tokens}

@@ -19,7 +19,7 @@ from typing import Any
 
 from nlpkit.errors import RecordError, ResourceMissing
 from nlpkit.linguistic.align import sentence_starts, spaces_after, token_offsets
-from nlpkit.records import get_text
+from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, spacy_max_length
 from nlpkit.stage import Stage
 
 LAYERS = ("pos", "lemma", "ner", "deps")
@@ -86,6 +86,8 @@ class SpacyStage(Stage):
     pipe_batch_size = 64
     #: --jobs N becomes spaCy's n_process: the runner feeds spaCy's workers from one process
     runs_own_workers = True
+    #: longest text a record may hold (see nlpkit.limits); None: no limit
+    max_chars: int | None = DEFAULT_MAX_CHARS
 
     def __init__(
         self,
@@ -109,6 +111,7 @@ class SpacyStage(Stage):
 
     def setup(self) -> None:
         self._nlp = load_pipeline(self.model, self.layers)
+        self._nlp.max_length = spacy_max_length(self.max_chars)
 
     # -- building Docs
 
@@ -116,7 +119,7 @@ class SpacyStage(Stage):
         """What to give nlp.pipe for a record: (text or Doc, token offsets in the text, pre-tokenized?)."""
         tokens = record.get("tokens")
         if tokens is None or self.retokenize:
-            return get_text(record, self.field), None, False
+            return limited_text(record, self.field, self.max_chars), None, False
         if not isinstance(tokens, list) or not all(isinstance(t, str) and t for t in tokens):
             raise RecordError("field 'tokens' must be a list of non-empty strings")
         from spacy.tokens import Doc
