@@ -482,6 +482,9 @@ def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) 
 INPUT_FORMATS["conllu"] = "nlpkit.conllu:read_conllu_file"  # type: ignore[assignment]
 OUTPUT_FORMATS["conllu"] = "nlpkit.conllu:ConlluWriter"  # type: ignore[assignment]
 SUFFIX_FORMATS[".conllu"] = SUFFIX_FORMATS[".conllu.gz"] = "conllu"
+# token<TAB>tag NER files (IOB1/IOB2/BIOES, CoNLL-2003, Universal NER): one sentence a record, its `ents`
+INPUT_FORMATS["iob"] = "nlpkit.linguistic.ner_eval:read_iob_file"  # type: ignore[assignment]
+SUFFIX_FORMATS[".iob2"] = SUFFIX_FORMATS[".iob"] = "iob"
 
 
 def _resolve(target):
