@@ -15,6 +15,7 @@ checkout, else the small sample embedded in the repository.
 
 from __future__ import annotations
 
+import errno
 import gzip
 import hashlib
 import http.client
@@ -22,6 +23,7 @@ import json
 import os
 import re
 import socket
+import stat
 import tarfile
 import time
 import urllib.error
@@ -345,7 +347,8 @@ def _reviews_from_tar(path: Path) -> Iterator[tuple[str, tuple, dict]]:
     try:
         archive = tarfile.open(path, "r:*")
     except (tarfile.ReadError, EOFError, OSError) as e:
-        raise InputError(str(path), f"not a (gzip) tar archive: {e}") from None
+        # tarfile's own message lists every compression it tried, one line each
+        raise InputError(str(path), "not a (gzip) tar archive") from None
     with archive:
         try:
             for member in archive:
@@ -365,10 +368,28 @@ def _reviews_from_dir(root: Path) -> Iterator[tuple[str, tuple, dict]]:
             directory = root / split / folder
             if not directory.is_dir():
                 continue
-            for path in directory.iterdir():
+            for path in sorted(directory.iterdir()):
                 match = REVIEW_RE.search(path.as_posix())
                 if match:
-                    yield _record(*match.groups(), path.read_bytes(), str(path))
+                    raw = _read_regular_file(path)
+                    if raw is not None:
+                        yield _record(*match.groups(), raw, str(path))
+
+
+def _read_regular_file(path: Path) -> bytes | None:
+    """A review's bytes; None for anything but a regular file: a symlink is not followed (it could
+    bring any readable file into the corpus), a FIFO would block, a directory named N_R.txt is not a review."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):  # a symlink, a socket or device, a directory
+            return None
+        raise InputError(str(path), e.strerror or str(e)) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None
+    with os.fdopen(fd, "rb") as f:
+        return f.read()
 
 
 def write_split(path: Path, records: list[dict]) -> str:
@@ -427,6 +448,8 @@ def _copy_jsonl_dir(directory: Path) -> dict[str, list[dict]]:
             missing = [k for k in ("text", "label") if k not in record]
             if missing or not isinstance(record["text"], str):
                 raise InputError(location, f"not a corpus record (needs 'text' and 'label'; missing {missing})")
+            if split != "unsup" and record["label"] is None:
+                raise InputError(location, f"label is null in the {split} split (unlabelled records belong in unsup)")
             records.append(record)
         splits[split] = records
     return splits
@@ -479,7 +502,11 @@ def fetch(
     archive = nlpkit_home() / "downloads" / corpus.archive
     download(source_url, archive, md5=expected_md5, size=expected_size, progress=progress,
              retries=retries, timeout=timeout)
-    splits = _collect(_reviews_from_tar(archive))
+    try:
+        splits = _collect(_reviews_from_tar(archive))
+    except InputError:
+        archive.unlink(missing_ok=True)  # what failed to convert is no archive to keep (a mirror's error page...)
+        raise
     out = _write_corpus(name, splits, {"kind": "download", "url": source_url, "md5": expected_md5},
                         Path(dest) if dest else None)
     if not keep_archive:
