@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shutil
 import tempfile
 import time
@@ -49,7 +50,8 @@ def library_versions(*names: str) -> dict[str, str]:
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file via a temporary name in the same directory, then rename."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    remove_stale_temporaries(path.parent, f".{path.name}.")
+    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(f".{path.name}."), dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model is for others to read too
         with os.fdopen(fd, "wb") as f:
@@ -58,6 +60,43 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def temporary_prefix(stem: str, what: str = "tmp") -> str:
+    """`STEM` + ``tmp-PID-``: the process id in the name lets a later run remove what a killed one left."""
+    return f"{stem}{what}-{os.getpid()}-"
+
+
+def remove_stale_temporaries(directory: str | os.PathLike, stem: str) -> None:
+    """Delete STEM{tmp,old}-PID-* entries in `directory` whose process is gone (a kill -9 leaves them)."""
+    pattern = re.compile(rf"^{re.escape(stem)}(?:tmp|old)-(\d+)-")
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    for entry in entries:
+        match = pattern.match(entry.name)
+        if not match or _process_alive(int(match[1])):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process: alive, and not ours to clean up
+        return True
+    return True
 
 
 def _umask_modes(directory: Path) -> None:
@@ -110,6 +149,15 @@ def read_json(path: Path) -> Any:
         return json.loads(Path(path).read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, OSError) as e:
         raise DamagedFile(path, f"damaged JSON file ({_reason(e)})") from None
+
+
+def read_cached_json(path: Path) -> dict | None:
+    """A cache file's JSON object, or None when it is absent or damaged: a cache is rebuilt, never trusted broken."""
+    try:
+        value = read_json(path)
+    except DamagedFile:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def read_safetensors(path: Path) -> dict:
@@ -247,7 +295,8 @@ class AtomicDirectory:
             # a file (or /dev/full) where the directory goes would be renamed away, then lost: refuse
             raise OutputError(f"{self.dest}: exists and is not a directory (give a directory path)")
         self.dest.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent))
+        remove_stale_temporaries(self.dest.parent, f".{self.dest.name}.")
+        self.tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent))
         self.tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
         return self.tmp
 
@@ -258,7 +307,7 @@ class AtomicDirectory:
         _umask_modes(self.tmp)
         old = None
         if self.dest.exists():
-            old = self.dest.with_name(f".{self.dest.name}.old-{os.getpid()}-{time.time_ns()}")
+            old = self.dest.with_name(f"{temporary_prefix(f'.{self.dest.name}.', 'old')}{time.time_ns()}")
             os.replace(self.dest, old)
         os.replace(self.tmp, self.dest)
         if old is not None:
@@ -292,7 +341,8 @@ class AtomicFile:
             self.tmp = None
             self.raw = open(self.dest, "wb")
         else:
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.dest.name}.tmp-", dir=self.dest.parent)
+            remove_stale_temporaries(self.dest.parent, f".{self.dest.name}.")
+            fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent)
             self.tmp = Path(tmp)
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600
             self.raw = os.fdopen(fd, "wb")

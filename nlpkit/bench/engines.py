@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlpkit.errors import InputError, NlpkitError, ResourceMissing
+from nlpkit.files import read_cached_json
 
 
 class UsageError(NlpkitError):
@@ -229,8 +230,8 @@ def run_engine(bench: Benchmark, engine: Engine, data_info: dict, out: Path, for
 
     run_key = settings_key(bench.name, data_info["sha256"], data_info["limit"], engine.name, model, __version__)
     result_path = out / "engines" / f"{engine.name}.json"
-    if result_path.is_file() and not force:
-        kept = json.loads(result_path.read_text())
+    kept = read_cached_json(result_path) if not force else None  # a damaged result is run again
+    if kept is not None:
         if kept.get("run_key") == run_key and kept.get("status") == "done":
             return {**kept, **base, "kept": True}
     result_path.unlink(missing_ok=True)

@@ -26,6 +26,7 @@ from pathlib import Path
 from nlpkit.bench import data as bench_data
 from nlpkit.bench.methods import CEILING, REFERENCES, Method, registered, select
 from nlpkit.errors import NlpkitError
+from nlpkit.files import read_cached_json
 
 
 @dataclass
@@ -116,8 +117,8 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     key = bench_data.settings_key(prints, options.limit, options.seed, bench_data.VALID_FRACTION,
                                   bench_data.PREPROCESSING)
     info_path = out / "data.json"
-    if info_path.is_file():
-        info = json.loads(info_path.read_text())
+    info = read_cached_json(info_path)  # a damaged data.json is prepared again
+    if info is not None:
         if info.get("key") == key and all((out / f"{s}.jsonl.gz").is_file() for s in ("train", "valid", "test")):
             return info
     listener.notice(f"preparing data from {source.path} ({bench_data.describe_preprocessing()})")
@@ -161,8 +162,8 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
     run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__, method.word2vec,
                                       device if method.neural else "cpu", options.seed)
     result_path = out / "methods" / f"{method.name}.json"
-    if result_path.is_file() and not options.force:
-        kept = json.loads(result_path.read_text())
+    kept = read_cached_json(result_path) if not options.force else None
+    if kept is not None:
         if kept.get("run_key") == run_key and kept.get("status") == "done":
             return {**kept, **base, "kept": True}
     spec_path = out / "logs" / f"{method.name}.spec.json"

@@ -60,7 +60,11 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
 def temporary_corpus(items: Iterable[Item], *, field: str = "text", lower: bool = False, on_error: str = "fail",
                      directory: str | None = None):
     """``with temporary_corpus(items) as (path, stats):`` a LineSentence file removed afterwards."""
-    fd, name = tempfile.mkstemp(prefix="nlpkit-corpus-", suffix=".txt", dir=directory)
+    from nlpkit.files import remove_stale_temporaries, temporary_prefix
+
+    where = directory or tempfile.gettempdir()
+    remove_stale_temporaries(where, "nlpkit-corpus-")  # what a killed run left (66 MB for IMDb's unsup)
+    fd, name = tempfile.mkstemp(prefix=temporary_prefix("nlpkit-corpus-"), suffix=".txt", dir=where)
     os.close(fd)
     try:
         stats = write_line_sentences(items, name, field=field, lower=lower, on_error=on_error)
