@@ -5,7 +5,6 @@ from nlpkit.cli import LazyGroup
 # subcommand -> "module:attribute", one file each (imported only when used)
 BENCHMARKS = {
     "imdb": "nlpkit.cli.bench_imdb:imdb",
-    "corpus": "nlpkit.cli.bench_corpus:corpus",
     "ud": "nlpkit.cli.bench_ud:ud",
     "ner": "nlpkit.cli.bench_ner:ner",
 }
