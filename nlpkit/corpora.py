@@ -3,10 +3,10 @@
 A corpus on disk is a directory of JSON Lines files, one per split
 (``train.jsonl.gz``, ``test.jsonl.gz``, ``unsup.jsonl.gz``), records shaped
 ``{"id", "text", "label", "rating"}``, plus a ``corpus.json`` manifest when
-nlpkit wrote it. :func:`fetch` downloads the authors' original archive
-(resuming a broken transfer with HTTP Range, checking its md5) and converts
-it; :func:`import_corpus` converts a tarball, an extracted ``aclImdb/``
-directory or a directory of JSONL files that is already at hand.
+nlpkit wrote it. :func:`fetch` downloads the authors' original files
+(resuming a broken transfer with HTTP Range, checking each md5) and converts
+them (:data:`CONVERTERS`: IMDb's aclImdb tarball, GLUE's SST-2.zip, AG News's
+CSV files); :func:`import_corpus` converts what is already at hand.
 
 Where a benchmark finds its data (:func:`resolve`): an explicit path, else
 the cache (``NLPKIT_HOME``), else ``../shared/corpora/NAME`` beside the
@@ -43,18 +43,38 @@ Progress = Callable[[int, "int | None"], None]  # (bytes so far, total bytes or 
 
 
 @dataclass(frozen=True)
+class Download:
+    url: str
+    file: str  # its name in the cache's downloads/
+    md5: str
+    size: int | None = None
+
+
+@dataclass(frozen=True)
 class CorpusSpec:
     name: str
     description: str
     citation: str
-    url: str
-    archive: str  # file name of the downloaded archive
-    md5: str
-    size: int
+    downloads: tuple[Download, ...]
+    # how the downloaded files become splits: a function name in CONVERTERS
+    converter: str
     # record counts of the full corpus, to tell it from a subset
     counts: dict[str, int] = field(default_factory=dict)
     # sha256 of each split's JSONL as nlpkit writes it (the same bytes as ../shared/corpora/imdb)
     jsonl_sha256: dict[str, str] = field(default_factory=dict)
+    # where the checksums come from, when not from a download made here
+    checksums_note: str | None = None
+    # a small copy embedded in the repository (corpora/NAME-sample)
+    has_sample: bool = False
+
+    # the first (for imdb and sst2 the only) file: what `corpora info` shows
+    @property
+    def url(self) -> str:
+        return self.downloads[0].url
+
+    @property
+    def md5(self) -> str:
+        return self.downloads[0].md5
 
 
 KNOWN: dict[str, CorpusSpec] = {
@@ -63,14 +83,43 @@ KNOWN: dict[str, CorpusSpec] = {
         description="IMDb Large Movie Review Dataset v1.0: 50,000 labelled reviews (pos/neg, balanced) "
         "in the standard 25,000/25,000 train/test split, and 50,000 unlabelled ones",
         citation="Maas, Daly, Pham, Huang, Ng and Potts. 2011. Learning Word Vectors for Sentiment Analysis. ACL-HLT.",
-        url="http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
-        archive="aclImdb_v1.tar.gz",
-        md5="7c2ac02c03563afcf9b574c7e56c153a",
-        size=84_125_825,
+        downloads=(Download("http://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz", "aclImdb_v1.tar.gz",
+                            "7c2ac02c03563afcf9b574c7e56c153a", 84_125_825),),
+        converter="aclimdb",
+        has_sample=True,
         counts={"train": 25_000, "test": 25_000, "unsup": 50_000},
         jsonl_sha256={"train": "e8e700242d544b1548b4e7d030fa8d5bc1c0f8c4f40b2d5fe3f1bc23a0ce2328",
                       "test": "2563c14803a732026267a64f44378bf2cbd278fcaaa83c10587689b2d4a64555",
                       "unsup": "97f17af4009718fd33fe05633b9eb12e2ab8c4c8138c9f6b378ad979662c280c"},
+    ),
+    "sst2": CorpusSpec(
+        name="sst2",
+        description="GLUE SST-2: Stanford Sentiment Treebank sentences, binary (negative/positive); GLUE's labelled "
+        "dev set (872) is the test split, its unlabelled test sentences (1,821) the unsup split",
+        citation="Socher, Perelygin, Wu, Chuang, Manning, Ng and Potts. 2013. Recursive Deep Models for Semantic "
+        "Compositionality Over a Sentiment Treebank. EMNLP; Wang et al. 2019. GLUE. ICLR.",
+        downloads=(Download("https://dl.fbaipublicfiles.com/glue/data/SST-2.zip", "SST-2.zip",
+                            "9f81648d4199384278b86e315dac217c"),),
+        converter="glue_sst2",
+        counts={"train": 67_349, "test": 872, "unsup": 1_821},
+        checksums_note="md5 and line counts as published in torchtext's SST2 dataset; not verified by a download "
+        "from nlpkit (no network where this was written)",
+    ),
+    "ag_news": CorpusSpec(
+        name="ag_news",
+        description="AG News: news titles and descriptions in 4 classes (World, Sports, Business, Sci/Tech), "
+        "120,000 train and 7,600 test, Zhang et al. 2015's CSV",
+        citation="Zhang, Zhao and LeCun. 2015. Character-level Convolutional Networks for Text Classification. NeurIPS.",
+        downloads=(
+            Download("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/train.csv",
+                     "ag_news-train.csv", "b1a00f826fdfbd249f79597b59e1dc12"),
+            Download("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/test.csv",
+                     "ag_news-test.csv", "d52ea96a97a2d943681189a97654912d"),
+        ),
+        converter="ag_news_csv",
+        counts={"train": 120_000, "test": 7_600},
+        checksums_note="md5 and line counts as published in torchtext's AG_NEWS dataset (the same URLs); not verified "
+        "by a download from nlpkit (no network where this was written)",
     ),
 }
 
@@ -118,7 +167,8 @@ def locations(name: str) -> list[CorpusLocation]:
     spec(name)
     places = [("cache", cache_corpus_dir(name)), ("shared", shared_corpus_dir(name))]
     out = [CorpusLocation(name, origin, path, is_corpus_dir(path)) for origin, path in places]
-    out.append(CorpusLocation(f"{name}-sample", "sample", sample_dir(name), is_corpus_dir(sample_dir(name))))
+    if spec(name).has_sample:
+        out.append(CorpusLocation(f"{name}-sample", "sample", sample_dir(name), is_corpus_dir(sample_dir(name))))
     return out
 
 
@@ -456,11 +506,20 @@ def _copy_jsonl_dir(directory: Path) -> dict[str, list[dict]]:
 
 
 def import_corpus(name: str, path: str | os.PathLike, dest: str | os.PathLike | None = None) -> Path:
-    """Convert a tarball, an extracted aclImdb/ directory or a JSONL directory into the cache."""
-    spec(name)
+    """Convert into the cache: a JSONL directory, or the corpus's own download (imdb: a tarball or an
+    extracted aclImdb/ directory; sst2: SST-2.zip; ag_news: a directory holding train.csv and test.csv)."""
+    corpus = spec(name)
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "no such file or directory")
+    if corpus.converter != "aclimdb" and not is_corpus_dir(path):
+        files = [path] if path.is_file() else [path / Path(d.url).name for d in corpus.downloads]
+        missing = [str(f) for f in files if not f.is_file()]
+        if missing:
+            raise InputError(str(path), f"not a {name} corpus: no {', '.join(missing)}")
+        splits = CONVERTERS[corpus.converter](files)
+        return _write_corpus(name, splits, {"kind": corpus.converter, "path": str(path.resolve())},
+                             Path(dest) if dest else None)
     if path.is_file():
         splits = _collect(_reviews_from_tar(path))
         kind = "tarball"
@@ -490,26 +549,112 @@ def fetch(
     retries: int = 3,
     timeout: float = 60.0,
 ) -> Path:
-    """Download the corpus archive into the cache and convert it (see :func:`download`).
+    """Download the corpus's files into the cache and convert them (see :func:`download`).
 
     With `url` (a mirror) the official md5 is still expected unless `md5` says otherwise;
-    the size is checked only for the official file.
+    the size is checked only for the official file. For a corpus of several files
+    (ag_news), `url` is the mirror's directory: each file is fetched under its own name there.
     """
     corpus = spec(name)
-    source_url = url or corpus.url
-    expected_md5 = (md5 or corpus.md5).lower()
-    expected_size = corpus.size if expected_md5 == corpus.md5 else None
-    archive = nlpkit_home() / "downloads" / corpus.archive
-    download(source_url, archive, md5=expected_md5, size=expected_size, progress=progress,
-             retries=retries, timeout=timeout)
+    if md5 is not None and len(corpus.downloads) > 1:
+        raise NlpkitError(f"--md5 applies to a corpus of one file; {name} has {len(corpus.downloads)}")
+    files = []
+    for item in corpus.downloads:
+        if url is None:
+            source_url = item.url
+        elif len(corpus.downloads) == 1:
+            source_url = url
+        else:
+            source_url = url.rstrip("/") + "/" + item.url.rsplit("/", 1)[-1]
+        expected_md5 = (md5 or item.md5).lower()
+        expected_size = item.size if expected_md5 == item.md5 else None
+        path = nlpkit_home() / "downloads" / item.file
+        download(source_url, path, md5=expected_md5, size=expected_size, progress=progress,
+                 retries=retries, timeout=timeout)
+        files.append((path, source_url, expected_md5))
     try:
-        splits = _collect(_reviews_from_tar(archive))
+        splits = CONVERTERS[corpus.converter]([path for path, _, _ in files])
     except InputError:
-        archive.unlink(missing_ok=True)  # what failed to convert is no archive to keep (a mirror's error page...)
+        for path, _, _ in files:  # what failed to convert is no archive to keep (a mirror's error page...)
+            path.unlink(missing_ok=True)
         raise
-    out = _write_corpus(name, splits, {"kind": "download", "url": source_url, "md5": expected_md5},
-                        Path(dest) if dest else None)
+    source = {"kind": "download", "url": files[0][1], "md5": files[0][2]}
+    if len(files) > 1:
+        source["files"] = [{"url": u, "md5": m} for _, u, m in files]
+    out = _write_corpus(name, splits, source, Path(dest) if dest else None)
     if not keep_archive:
-        archive.unlink(missing_ok=True)
+        for path, _, _ in files:
+            path.unlink(missing_ok=True)
     return out
 
+
+# --------------------------------------------------------------------------- the other corpora's formats
+
+
+def _aclimdb(paths: list[Path]) -> dict[str, list[dict]]:
+    return _collect(_reviews_from_tar(paths[0]))
+
+
+SST2_LABELS = {"0": "negative", "1": "positive"}
+
+
+def _glue_sst2(paths: list[Path]) -> dict[str, list[dict]]:
+    """GLUE's SST-2.zip: train.tsv and dev.tsv (sentence, label) become train and test; test.tsv (index,
+    sentence, no labels) becomes unsup."""
+    import zipfile
+
+    path = paths[0]
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise InputError(str(path), f"not a zip archive: {e}") from None
+    splits: dict[str, list[dict]] = {}
+    with archive:
+        members = {Path(n).name: n for n in archive.namelist() if n.endswith(".tsv")}
+        for member, split, labelled in (("train.tsv", "train", True), ("dev.tsv", "test", True),
+                                        ("test.tsv", "unsup", False)):
+            if member not in members:
+                raise InputError(str(path), f"no SST-2/{member} in the archive (not GLUE's SST-2.zip)")
+            where = f"{path}:{members[member]}"
+            lines = archive.read(members[member]).decode("utf-8").splitlines()
+            header = lines[0].split("\t") if lines else []
+            want = ["sentence", "label"] if labelled else ["index", "sentence"]
+            if header != want:
+                raise InputError(f"{where}:1", f"header {header!r}, expected {want!r}")
+            records = []
+            for number, line in enumerate(lines[1:], start=2):
+                cells = line.split("\t")
+                if len(cells) != 2 or (labelled and cells[1] not in SST2_LABELS):
+                    raise InputError(f"{where}:{number}", f"expected {' TAB '.join(want)}, got {line[:80]!r}")
+                text, label = (cells[0], SST2_LABELS[cells[1]]) if labelled else (cells[1], None)
+                records.append({"id": f"{split}/{number - 1}", "text": text, "label": label})
+            splits[split] = records
+    return splits
+
+
+AG_NEWS_LABELS = {"1": "World", "2": "Sports", "3": "Business", "4": "Sci/Tech"}  # Zhang et al.'s classes.txt
+
+
+def _ag_news_csv(paths: list[Path]) -> dict[str, list[dict]]:
+    """Zhang et al. 2015's train.csv and test.csv: "class","title","description"; the text is title + description
+    (with their escaped newlines, backslash-n, as spaces)."""
+    import csv
+
+    splits: dict[str, list[dict]] = {}
+    for path, split in zip(paths, ("train", "test")):
+        records = []
+        with open(path, encoding="utf-8", newline="") as f:
+            try:
+                for number, row in enumerate(csv.reader(f), start=1):
+                    if len(row) != 3 or row[0] not in AG_NEWS_LABELS:
+                        raise InputError(f"{path}:{number}", 'expected "class 1-4","title","description", got '
+                                         f"{','.join(row)[:80]!r}")
+                    text = f"{row[1]} {row[2]}".replace("\\n", " ")
+                    records.append({"id": f"{split}/{number}", "text": text, "label": AG_NEWS_LABELS[row[0]]})
+            except (UnicodeDecodeError, csv.Error) as e:
+                raise InputError(str(path), f"not a UTF-8 CSV file: {e}") from None
+        splits[split] = records
+    return splits
+
+
+CONVERTERS = {"aclimdb": _aclimdb, "glue_sst2": _glue_sst2, "ag_news_csv": _ag_news_csv}

@@ -32,8 +32,41 @@ def describe_preprocessing() -> str:
 
 def load_split(directory: str | Path, split: str) -> list[dict]:
     """Labelled records of a split, with only the fields the benchmark uses."""
-    return [{"id": r.get("id"), "text": r["text"], "label": r["label"]}
+    return [{"id": r.get("id"), "text": r["text"], "label": str(r["label"])}
             for r in read_split(directory, split) if r.get("label") is not None]
+
+
+def load_file(path: str | Path) -> list[dict]:
+    """Labelled records of a JSONL file (`bench corpus --train/--test`); a record without text or label is an error."""
+    records = _read_texts(path, labelled=True)
+    if not records:
+        from nlpkit.errors import InputError
+
+        raise InputError(str(path), "no records")
+    return records
+
+
+def load_unlabelled(path: str | Path) -> list[dict]:
+    """Texts for the run's vectors (labels, if any, are dropped: only the text is read)."""
+    return _read_texts(path, labelled=False)
+
+
+def _read_texts(path: str | Path, labelled: bool) -> list[dict]:
+    from nlpkit.errors import InputError
+    from nlpkit.io import BadInput, read_items
+
+    records = []
+    for location, record in read_items([str(path)]):
+        if isinstance(record, BadInput):
+            raise InputError(location, record.problem)
+        if not isinstance(record.get("text"), str) or (labelled and record.get("label") is None):
+            raise InputError(location, "not a labelled record (needs a 'text' string and a 'label')" if labelled
+                             else "not a text record (needs a 'text' string)")
+        kept = {"id": record.get("id"), "text": record["text"]}
+        if labelled:
+            kept["label"] = str(record["label"])
+        records.append(kept)
+    return records
 
 
 def balanced_subset(records: list[dict], n: int | None, seed: int) -> list[dict]:

@@ -3,6 +3,10 @@
 Every figure comes from ``results.json`` (see :mod:`nlpkit.bench.runner`), so
 the three renderings cannot disagree. Plots are drawn with matplotlib as SVG
 and embedded as ``data:`` images: the HTML opens without a network.
+
+Published figures appear only for a corpus that has them (``results["references"]``
+holds the corpus's own): each row beside its family's figure, or "none
+published"; for a corpus without any, the columns are left out.
 """
 
 from __future__ import annotations
@@ -11,6 +15,9 @@ import base64
 import html
 import io
 from pathlib import Path
+
+NONE_PUBLISHED = "none published"
+TITLES = {"imdb": "IMDb", "ag_news": "AG News", "sst2": "SST-2"}
 
 
 # --------------------------------------------------------------------------- figures per row
@@ -30,9 +37,23 @@ def _weights(n: int | None) -> str:
     return f"{n / 1e6:.1f}M" if n >= 1e6 else f"{n / 1e3:.0f}k" if n >= 1e3 else str(n)
 
 
+def title(results: dict) -> str:
+    corpus = results.get("corpus")
+    return f"{TITLES.get(corpus, corpus or results['data'].get('name') or 'corpus')} benchmark"
+
+
+def has_references(results: dict) -> bool:
+    return bool(results.get("references"))
+
+
+def row_references(results: dict, row: dict) -> list[dict]:
+    return [results["references"][key] for key in row.get("references") or [] if key in results["references"]]
+
+
 def primary_reference(results: dict, row: dict) -> dict | None:
-    refs = row.get("references") or []
-    return results["references"].get(refs[0]) if refs else None
+    """The row's headline figure: the first of its family's that later work reproduced."""
+    refs = [ref for ref in row_references(results, row) if not ref.get("not_reproduced")]
+    return refs[0] if refs else None
 
 
 def table_rows(results: dict) -> list[dict]:
@@ -47,7 +68,7 @@ def table_rows(results: dict) -> list[dict]:
             "status": "" if done else r["status"],
             "accuracy": _pct(r.get("accuracy")) if done else "",
             "macro_f1": _pct(r.get("macro_f1")) if done else "",
-            "reference": f"{ref['accuracy']:.2f}" if ref else "",
+            "reference": f"{ref['accuracy']:.2f}" if ref else NONE_PUBLISHED,
             "reference_label": ref["label"] if ref else "",
             "delta": f"{delta:+.2f}" if delta is not None else "",
             "train_s": _num(r.get("train_seconds")) if done else "",
@@ -76,10 +97,16 @@ COLUMNS = [  # key, header
     ("weights", "weights"),
     ("n", "train/test"),
 ]
+REFERENCE_COLUMNS = ("reference", "delta")
+
+
+def columns(results: dict) -> list[tuple[str, str]]:
+    """The table's columns: without the published ones for a corpus that has no published figures."""
+    return [c for c in COLUMNS if has_references(results) or c[0] not in REFERENCE_COLUMNS]
 
 
 ORIGINS = {"--data": "--data", "cache": "the cached corpus", "shared": "the shared copy",
-           "sample": "the embedded sample"}
+           "sample": "the embedded sample", "files": "--train/--test"}
 
 
 def data_line(results: dict) -> str:
@@ -87,18 +114,43 @@ def data_line(results: dict) -> str:
     c = d["counts"]
     origin = ORIGINS.get(d["origin"], d["origin"])
     line = (f"{origin} {d['path']}: {c['train']:,} train + {c['valid']:,} validation "
-            f"(a seeded {d['valid_fraction']:.0%} slice of train) and {c['test']:,} test reviews")
+            f"(a seeded {d['valid_fraction']:.0%} slice of train) and {c['test']:,} test records")
+    if d.get("labels"):
+        line += f"; {len(d['labels'])} labels ({', '.join(map(str, d['labels']))})"
     if d.get("limit"):
         line += f" (--limit {d['limit']:,}: balanced seeded subsets)"
     return line
 
 
+def vectors_line(results: dict) -> str | None:
+    v = results.get("vectors")
+    if not v:
+        return None
+    p = v["params"]
+    from nlpkit.bench.worker import vectors_sources
+
+    what = vectors_sources(v)
+    return (f"Word2Vec ({'skip-gram' if p.get('sg') else 'CBOW'}, {p['dim']}d, window {p['window']}, "
+            f"{p['negative']} negatives, min_count {p['min_count']}, {p['epochs']} epochs) trained once on {what} "
+            f"records (never the test split) in {v['seconds']:,.0f} s; {v['words']:,} words; shared by every row "
+            "whose vectors are the run's")
+
+
 def comparability(results: dict) -> str:
     d = results["data"]
     if d["comparable"]:
-        return "Full IMDb standard split: test figures are comparable with the published ones (beside each row)."
+        return ("The corpus's full standard split: test figures are comparable with the published ones "
+                "(beside each row).")
+    if not has_references(results):
+        return "No published figures are known for this corpus in nlpkit; none are shown."
     why = d.get("notice") or (f"--limit {d['limit']:,}" if d.get("limit") else "not the full standard split")
     return f"NOT comparable with published figures: {why}."
+
+
+def overrides_line(results: dict) -> str | None:
+    sets = [f"{method}.{name}={value!r}" for method, params in sorted((results.get("overrides") or {}).items())
+            for name, value in sorted(params.items())]
+    return ", ".join(sets) if sets else None
 
 
 # --------------------------------------------------------------------------- terminal
@@ -107,17 +159,19 @@ def comparability(results: dict) -> str:
 def rich_table(results: dict):
     from rich.table import Table
 
-    table = Table(title=f"IMDb benchmark ({'comparable' if results['data']['comparable'] else 'NOT comparable'} "
-                        "with published figures)")
-    for key, header in COLUMNS:
+    cols = columns(results)
+    state = "" if not has_references(results) else (
+        f" ({'comparable' if results['data']['comparable'] else 'NOT comparable'} with published figures)")
+    table = Table(title=title(results) + state)
+    for key, header in cols:
         table.add_column(header, justify="left" if key in ("method", "device") else "right", no_wrap=key == "method",
                          min_width=11 if key == "accuracy" else None)  # room for "unavailable"
     for row in table_rows(results):
         if row["status"]:
             style = "red" if row["status"] == "failed" else "dim"
-            table.add_row(row["method"], f"[{style}]{row['status']}[/]", *[""] * (len(COLUMNS) - 2))
+            table.add_row(row["method"], f"[{style}]{row['status']}[/]", *[""] * (len(cols) - 2))
             continue
-        cells = [row[key] for key, _ in COLUMNS]
+        cells = [row[key] for key, _ in cols]
         if row["kept"]:
             cells[0] += " [dim](kept)[/]"
         table.add_row(*cells)
@@ -127,38 +181,63 @@ def rich_table(results: dict):
 # --------------------------------------------------------------------------- Markdown
 
 
+def per_class_rows(results: dict) -> tuple[list[str], list[list[str]]]:
+    """(labels, one row per finished method: its F1 per class %), the per-class table of every rendering."""
+    done = _done(results)
+    labels = results["data"].get("labels") or (done[0]["test"]["confusion"]["labels"] if done else [])
+    rows = [[m["method"]] + [_pct(m["test"]["per_class"].get(label, {}).get("f1")) for label in labels] for m in done]
+    return [str(label) for label in labels], rows
+
+
 def render_markdown(results: dict) -> str:
     rows = table_rows(results)
-    out = ["# IMDb benchmark", ""]
+    cols = columns(results)
+    out = [f"# {title(results)}", ""]
     out += [f"- **Data**: {data_line(results)}.", f"- **{comparability(results)}**",
-            f"- **Preprocessing** (the same for every method): `{results['preprocessing']['description']}`.",
-            f"- **Device**: {results['device']['used']} (asked: {results['device']['requested']}); seed "
+            f"- **Preprocessing** (the same for every method): `{results['preprocessing']['description']}`."]
+    if vectors_line(results):
+        out.append(f"- **Vectors**: {vectors_line(results)}.")
+    if overrides_line(results):
+        out.append(f"- **--set**: `{overrides_line(results)}`.")
+    out += [f"- **Device**: {results['device']['used']} (asked: {results['device']['requested']}); seed "
             f"{results['seed']}; {_hardware_line(results)}.",
             f"- **Time**: {results['method_seconds']:,.0f} s in the methods' processes; this invocation took "
             f"{results['wall_seconds']:,.0f} s (methods kept from an earlier run are not re-timed).", ""]
-    headers = [h for _, h in COLUMNS]
-    out.append("| " + " | ".join(headers) + " |")
-    out.append("|" + "|".join("---" if k in ("method", "device") else "---:" for k, _ in COLUMNS) + "|")
+    out.append("| " + " | ".join(h for _, h in cols) + " |")
+    out.append("|" + "|".join("---" if k in ("method", "device") else "---:" for k, _ in cols) + "|")
     for row in rows:
         if row["status"]:
-            out.append(f"| {row['method']} | {row['status']} |" + " |" * (len(COLUMNS) - 2))
+            out.append(f"| {row['method']} | {row['status']} |" + " |" * (len(cols) - 2))
         else:
-            out.append("| " + " | ".join(row[k] for k, _ in COLUMNS) + " |")
+            out.append("| " + " | ".join(row[k] for k, _ in cols) + " |")
     notes = [f"- `{r['method']}`: {r['note']}" for r in rows if r["note"]]
     if notes:
         out += ["", "Notes:", ""] + notes
+    labels, class_rows = per_class_rows(results)
+    if class_rows:
+        out += ["", "F1 per class on the test split (%):", "", "| method | " + " | ".join(labels) + " |",
+                "|---|" + "---:|" * len(labels)]
+        out += ["| " + " | ".join(r) + " |" for r in class_rows]
     out += ["", "Settings per method (the model kind's parameters as trained):", ""]
     out += [f"- `{m['method']}` (kind `{m['kind']}`): `{_params(m)}`" for m in _done(results)]
-    out += ["", "Published reference figures (IMDb test accuracy, standard split):", ""]
-    for ref in _references(results):
-        out.append(f"- {ref['accuracy']:.2f}: {ref['label']}. {ref['source']}")
-    out += ["", "Columns: accuracy and macro-F1 on the test reviews; Δ = accuracy minus the published figure of the "
-            "row's family; train s = wall time of `fit`; docs/s = test reviews per second of "
+    if has_references(results):
+        out += ["", "Published reference figures (test accuracy, the corpus's standard split), by family:", ""]
+        for ref in _references(results):
+            out.append(f"- {ref['accuracy']:.2f} [{ref['anchor']}]: {ref['label']}. {ref['source']}. "
+                       f"Checked: {ref['checked']}." + _unreproduced(ref))
+    out += ["", "Columns: accuracy and macro-F1 on the test records; "
+            + ("published = the figure of the row's own family (none published: no figure of that family on this "
+               "corpus); Δ = accuracy minus it; " if has_references(results) else "")
+            + "train s = wall time of the `fit` that was tested; docs/s = test records per second of "
             "`predict_proba`; peak MB = peak resident memory of the method's own process (data included); "
-            "weights = numbers stored in the saved model; train/test = reviews trained on and tested on.", "",
-            f"Every figure, the seeds, library versions and data fingerprints: `results.json`. "
-            f"Plots: `report.html`.", ""]
+            "weights = numbers stored in the saved model; train/test = records trained on and tested on.", "",
+            "Every figure, the seeds, library versions and data fingerprints: `results.json`. "
+            "Plots: `report.html`.", ""]
     return "\n".join(out)
+
+
+def _unreproduced(ref: dict) -> str:
+    return f" **Not reproduced**: {ref['not_reproduced']}." if ref.get("not_reproduced") else ""
 
 
 def _references(results: dict) -> list[dict]:
@@ -205,7 +284,9 @@ def plot_accuracy(results: dict) -> str | None:
     ax.barh([v + 0.18 for v in y], acc, height=0.36, color="#3b6ea8", label="this run")
     refs = [primary_reference(results, r) for r in done]
     ref_y = [v - 0.18 for v, ref in zip(y, refs) if ref]
-    ax.barh(ref_y, [ref["accuracy"] for ref in refs if ref], height=0.36, color="#c9c9c9", label="published")
+    if ref_y:
+        ax.barh(ref_y, [ref["accuracy"] for ref in refs if ref], height=0.36, color="#c9c9c9",
+                label="published (the row's family)")
     for v, a in zip(y, acc):
         ax.text(a + 0.2, v + 0.18, f"{a:.2f}", va="center", fontsize=8)
 
@@ -222,7 +303,7 @@ def plot_accuracy(results: dict) -> str | None:
                     color="#333")
     ax.set_xlabel("test accuracy (%)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(done) - 0.12), ncol=3, fontsize=8, frameon=False)
-    ax.set_title("Accuracy per method beside its published reference")
+    ax.set_title("Accuracy per method" + (" beside its family's published figure" if ref_y else ""))
     return _svg(fig)
 
 
@@ -352,31 +433,34 @@ code{background:#f3f3f3;padding:.1em .3em;border-radius:3px}
 def render_html(results: dict, plots: dict[str, str | None]) -> str:
     e = html.escape
     rows = table_rows(results)
+    cols = columns(results)
+    items = [("Data", e(data_line(results))),
+             ("Preprocessing", f"(the same for every method) <code>{e(results['preprocessing']['description'])}</code>")]
+    if vectors_line(results):
+        items.append(("Vectors", e(vectors_line(results))))
+    if overrides_line(results):
+        items.append(("--set", f"<code>{e(overrides_line(results))}</code>"))
+    items += [("Device", f"{e(results['device']['used'])}; seed {results['seed']}; {e(_hardware_line(results))}"),
+              ("Time", f"{results['method_seconds']:,.0f} s in the methods' processes; this run "
+                       f"{results['wall_seconds']:,.0f} s")]
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             "<title>nlpkit IMDb benchmark</title>", f"<style>{_CSS}</style></head><body>",
-             "<h1>IMDb benchmark</h1>",
+             f"<title>nlpkit {e(title(results))}</title>", f"<style>{_CSS}</style></head><body>",
+             f"<h1>{e(title(results))}</h1>",
              f'<p class="muted">nlpkit {e(results["versions"].get("nlpkit", ""))}, {e(results["created"])}</p>',
              f'<p class="{"ok" if results["data"]["comparable"] else "warn"}">{e(comparability(results))}</p>',
-             "<ul>",
-             f"<li><b>Data</b>: {e(data_line(results))}.</li>",
-             f"<li><b>Preprocessing</b> (the same for every method): <code>"
-             f"{e(results['preprocessing']['description'])}</code>.</li>",
-             f"<li><b>Device</b>: {e(results['device']['used'])}; seed {results['seed']}; "
-             f"{e(_hardware_line(results))}.</li>",
-             f"<li><b>Time</b>: {results['method_seconds']:,.0f} s in the methods' processes; this run "
-             f"{results['wall_seconds']:,.0f} s.</li>",
+             "<ul>", *[f"<li><b>{name}</b>: {value}.</li>" for name, value in items],
              "</ul>", '<table id="results"><thead><tr>']
-    parts += [f"<th>{e(h)}</th>" for _, h in COLUMNS]
+    parts += [f"<th>{e(h)}</th>" for _, h in cols]
     parts.append("</tr></thead><tbody>")
     for row in rows:
         if row["status"]:
-            parts.append(f"<tr><td>{e(row['method'])}</td><td colspan=\"{len(COLUMNS) - 1}\" class=\"muted\">"
+            parts.append(f"<tr><td>{e(row['method'])}</td><td colspan=\"{len(cols) - 1}\" class=\"muted\">"
                          f"{e(row['status'])}: {e(row['note'])}</td></tr>")
             continue
         cells = []
-        for key, _ in COLUMNS:
+        for key, _ in cols:
             value = e(row[key])
-            if key == "reference" and value:
+            if key == "reference" and row["reference_label"]:
                 value = f'<span title="{e(row["reference_label"])}">{value}</span>'
             cells.append(f'<td{"" if key in ("method", "device") else " class=num"}>{value}</td>')
         parts.append(f"<tr>{''.join(cells)}</tr>")
@@ -385,6 +469,13 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
     if notes:
         parts.append("<p><b>Notes</b></p><ul>" + "".join(
             f"<li><code>{e(r['method'])}</code>: {e(r['note'])}</li>" for r in notes) + "</ul>")
+    labels, class_rows = per_class_rows(results)
+    if class_rows:
+        parts.append('<p><b>F1 per class on the test split (%)</b></p><table id="per-class"><thead><tr><th>method</th>'
+                     + "".join(f"<th>{e(label)}</th>" for label in labels) + "</tr></thead><tbody>")
+        parts += ["<tr>" + f"<td>{e(r[0])}</td>" + "".join(f"<td class=num>{e(v)}</td>" for v in r[1:]) + "</tr>"
+                  for r in class_rows]
+        parts.append("</tbody></table>")
     for key, caption, _ in PLOTS:
         svg = plots.get(key)
         if svg is None:
@@ -397,10 +488,14 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
     parts.append("<h2>Settings per method</h2><ul>")
     parts += [f"<li><code>{e(m['method'])}</code> (kind <code>{e(m['kind'])}</code>): <code>{e(_params(m))}</code>"
               "</li>" for m in _done(results)]
-    parts.append("</ul><h2>Published reference figures</h2><ul>")
-    parts += [f"<li>{ref['accuracy']:.2f}: {e(ref['label'])}. <span class=muted>{e(ref['source'])}</span></li>"
-              for ref in _references(results)]
-    parts.append("</ul><p class=muted>Every figure, seed, library version and data fingerprint is in "
+    parts.append("</ul>")
+    if has_references(results):
+        parts.append("<h2>Published reference figures</h2><ul>")
+        parts += [f"<li>{ref['accuracy']:.2f} [{e(ref['anchor'])}]: {e(ref['label'])}. <span class=muted>"
+                  f"{e(ref['source'])}. Checked: {e(ref['checked'])}.</span>{e(_unreproduced(ref).replace('**', ''))}"
+                  "</li>" for ref in _references(results)]
+        parts.append("</ul>")
+    parts.append("<p class=muted>Every figure, seed, library version and data fingerprint is in "
                  "<code>results.json</code> beside this file.</p></body></html>")
     return "\n".join(parts)
 

@@ -1,15 +1,17 @@
-"""`nlpkit bench imdb`: prepare the data once, run each method in its own process, keep what finished.
+"""`nlpkit bench imdb|corpus`: prepare the data once, run each method in its own process, keep what finished.
 
 Layout of ``--out``::
 
-    data/               the prepared splits (train, valid, test) and data.json
+    data/               the prepared splits (train, valid, test; unsup when vectors are trained) and data.json
+    vectors/KEY/        the run's Word2Vec vectors (train + unlabelled text), trained once for every method using them
     methods/NAME.json   one finished method's figures (kept between runs)
     models/NAME/        its saved model directory (usable with `nlpkit predict`)
     logs/NAME.log       what its process printed
     results.json, report.md, report.html
 
 A finished method is skipped on the next run when its settings (data, seed,
-parameters, device, subset sizes) are the same, unless ``force``.
+parameters with the user's ``--set`` values, vectors, device, subset sizes) are
+the same, unless ``force``.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ import platform
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nlpkit.bench import data as bench_data
-from nlpkit.bench.methods import CEILING, REFERENCES, Method, registered, select
+from nlpkit.bench import references as bench_references
+from nlpkit.bench.methods import Method, registered, select, vectors_settings
 from nlpkit.errors import NlpkitError
 from nlpkit.files import read_cached_json
 
@@ -32,12 +35,19 @@ from nlpkit.files import read_cached_json
 @dataclass
 class BenchOptions:
     out: Path
-    data: str | None = None
+    data: str | None = None  # a corpus directory
     methods: str | None = None
     limit: int | None = None
     device: str = "auto"
     seed: int = 0
     force: bool = False
+    # `bench corpus`: the corpus's name (its references, its full sizes), or explicit split files
+    corpus: str | None = "imdb"
+    train: str | None = None
+    test: str | None = None
+    unlabelled: str | None = None
+    # --set METHOD.PARAM=VALUE, already checked: method -> {param: value}
+    overrides: dict[str, dict] = field(default_factory=dict)
 
 
 class Listener:
@@ -49,11 +59,15 @@ class Listener:
     def method_done(self, name: str, result: dict) -> None: ...
 
 
-FULL_SIZES = {"train": 25_000, "test": 25_000}
-
-
 def run_imdb(options: BenchOptions, listener: Listener | None = None) -> dict:
+    """The IMDb preset: the corpus found by :func:`nlpkit.corpora.resolve` (or ``--data``)."""
     from nlpkit.corpora import resolve
+
+    return run_bench(replace(options, corpus="imdb"), resolve("imdb", options.data), listener)
+
+
+def run_bench(options: BenchOptions, source, listener: Listener | None = None) -> dict:
+    """Every selected method on the corpus at `source` (a :class:`nlpkit.corpora.DataSource`)."""
     from nlpkit.files import write_json
 
     listener = listener or Listener()
@@ -66,29 +80,40 @@ def run_imdb(options: BenchOptions, listener: Listener | None = None) -> dict:
     for sub in ("data", "methods", "models", "logs"):
         (out / sub).mkdir(parents=True, exist_ok=True)
 
-    source = resolve("imdb", options.data)
     if source.notice:
         listener.notice(source.notice)
     device = resolve_device(options.device)
     device_type = device.split(":")[0]
     data_info = prepare_data(source, options, listener)
+    n_train = data_info["counts"]["train"] + data_info["counts"]["valid"]
+    wanted = {m.name: m.settings(device_type, n_train, options.overrides.get(m.name)) for m in methods}
+
+    vectors = None
+    if any(wanted[m.name].uses_vectors for m in methods if registered(m)):
+        listener.method_phase("vectors", "word2vec")
+        vectors = prepare_vectors(source, options, data_info, out, listener)
 
     listener.start(methods)
     rows = []
     for method in methods:
-        rows.append(run_method(method, options, data_info, device, device_type, out, listener))
+        rows.append(run_method(method, wanted[method.name], options, data_info, vectors, device, out, listener))
         listener.method_done(method.name, rows[-1])
 
+    corpus_refs = bench_references.for_corpus(options.corpus)
+    ceiling = bench_references.ceiling(options.corpus)
     results = {
-        "benchmark": "imdb",
+        "benchmark": options.corpus or "corpus",
+        "corpus": options.corpus,
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "command": " ".join(["nlpkit", *sys.argv[1:]]) if sys.argv and "nlpkit" in sys.argv[0] else None,
         "seed": options.seed,
         "device": {"requested": options.device, "used": device},
         "data": data_info,
         "preprocessing": {"steps": bench_data.PREPROCESSING, "description": bench_data.describe_preprocessing()},
-        "references": {key: ref.__dict__ for key, ref in REFERENCES.items()},
-        "ceiling": CEILING,
+        "references": {key: ref.as_dict() for key, ref in corpus_refs.items()},
+        "ceiling": ceiling.key if ceiling else None,
+        "overrides": options.overrides,
+        "vectors": vectors,
         "hardware": hardware(device),
         "versions": versions(),
         "methods": rows,
@@ -105,14 +130,31 @@ def run_imdb(options: BenchOptions, listener: Listener | None = None) -> dict:
 # --------------------------------------------------------------------------- data
 
 
+def raw_splits(source, options: BenchOptions) -> dict[str, list[dict]]:
+    """The labelled train and test records: explicit files (`bench corpus --train/--test`) or the corpus directory's."""
+    if options.train:
+        return {split: bench_data.load_file(path) for split, path in (("train", options.train), ("test", options.test))}
+    return {split: bench_data.load_split(source.path, split) for split in ("train", "test")}
+
+
+def unlabelled_path(source, options: BenchOptions) -> Path | None:
+    """Unlabelled text for the run's vectors: --unlabelled, else the corpus directory's unsup split."""
+    from nlpkit.corpora import split_path
+
+    if options.unlabelled:
+        return Path(options.unlabelled)
+    return split_path(source.path, "unsup") if not options.train else None
+
+
 def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     """Load, subset, slice validation and preprocess once; reuse the prepared files when settings match."""
+    from nlpkit.corpora import KNOWN
+    from nlpkit.files import write_json
     from nlpkit.io import write_records
     from nlpkit.models.base import fingerprint
-    from nlpkit.files import write_json
 
     out = Path(options.out) / "data"
-    raw = {split: bench_data.load_split(source.path, split) for split in ("train", "test")}
+    raw = raw_splits(source, options)
     prints = {split: fingerprint(records, [r["label"] for r in records]) for split, records in raw.items()}
     key = bench_data.settings_key(prints, options.limit, options.seed, bench_data.VALID_FRACTION,
                                   bench_data.PREPROCESSING)
@@ -121,7 +163,8 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     if info is not None:
         if info.get("key") == key and all((out / f"{s}.jsonl.gz").is_file() for s in ("train", "valid", "test")):
             return info
-    listener.notice(f"preparing data from {source.path} ({bench_data.describe_preprocessing()})")
+    where = f"{options.train} and {options.test}" if options.train else source.path
+    listener.notice(f"preparing data from {where} ({bench_data.describe_preprocessing()})")
     train = bench_data.balanced_subset(raw["train"], options.limit, options.seed)
     test = bench_data.balanced_subset(raw["test"], options.limit, options.seed)
     train, valid = bench_data.split_validation(train, bench_data.VALID_FRACTION, options.seed)
@@ -129,11 +172,14 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     for split, records in (("train", train), ("valid", valid), ("test", test)):
         write_records(bench_data.preprocess(records), str(out / f"{split}.jsonl.gz"))
         counts[split] = len(records)
-    comparable = (not source.is_sample and options.limit is None
-                  and len(raw["train"]) == FULL_SIZES["train"] and len(raw["test"]) == FULL_SIZES["test"])
+    full = KNOWN[options.corpus].counts if options.corpus in KNOWN else {}
+    comparable = (bool(full) and not source.is_sample and options.limit is None
+                  and all(len(raw[split]) == full.get(split) for split in ("train", "test")))
     info = {
         "key": key,
-        "path": str(source.path),
+        "corpus": options.corpus,
+        "name": options.corpus or (Path(options.train).parent if options.train else Path(source.path)).resolve().name,
+        "path": str(where),
         "origin": source.origin,
         "notice": source.notice,
         "comparable": comparable,
@@ -142,24 +188,70 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
         "fingerprints": prints,
         "source_sizes": {split: len(records) for split, records in raw.items()},
         "counts": counts,
+        "labels": sorted({r["label"] for r in raw["train"]}),
     }
     write_json(info_path, info)
     return info
 
 
+def prepare_vectors(source, options: BenchOptions, data_info: dict, out: Path, listener: Listener) -> dict:
+    """Word2Vec on the training text (train + validation slice) plus the unlabelled split, once per settings.
+
+    The test split is never read. Runs in a worker process like a method; its
+    directory is handed to every method whose ``vectors`` is RUN_VECTORS.
+    """
+    from nlpkit.files import write_json
+    from nlpkit.io import write_records
+
+    unlabelled = unlabelled_path(source, options)
+    n_train = data_info["counts"]["train"] + data_info["counts"]["valid"]
+    params = vectors_settings(n_train)
+    unsup_print = None
+    if unlabelled is not None:
+        from nlpkit.models.base import fingerprint
+
+        unsup_records = list(bench_data.load_unlabelled(unlabelled))
+        unsup_print = fingerprint(unsup_records)
+    key = bench_data.settings_key(data_info["key"], unsup_print, params, options.seed)
+    directory = out / "vectors" / key
+    info_path = directory / "bench-vectors.json"
+    kept = read_cached_json(info_path) if not options.force else None
+    if kept is not None:
+        return kept
+    unsup_file = out / "data" / "unsup.jsonl.gz"
+    if unlabelled is not None:
+        listener.notice(f"preparing {len(unsup_records):,} unlabelled records from {unlabelled} for the run's vectors")
+        write_records(bench_data.preprocess(unsup_records), str(unsup_file))
+    spec_path = out / "logs" / "vectors.spec.json"
+    write_json(spec_path, {"task": "vectors", "params": params, "seed": options.seed, "data_dir": str(out / "data"),
+                           "unsup": str(unsup_file) if unlabelled is not None else None,
+                           "directory": str(directory), "result": str(info_path), "key": key,
+                           "unlabelled_source": str(unlabelled) if unlabelled is not None else None})
+    rc, wall, log_path = run_worker("vectors", spec_path, out, options.seed, listener)
+    if rc != 0 or not info_path.is_file():
+        raise NlpkitError(f"training the run's word vectors failed: {_last_error(log_path) or f'exit code {rc}'} "
+                          f"(see {log_path})")
+    return json.loads(info_path.read_text())
+
+
 # --------------------------------------------------------------------------- methods
 
 
-def run_method(method: Method, options: BenchOptions, data_info: dict, device: str, device_type: str,
+def run_method(method: Method, settings, options: BenchOptions, data_info: dict, vectors: dict | None, device: str,
                out: Path, listener: Listener) -> dict:
     from nlpkit.files import write_json
 
-    settings = method.settings(device_type)
-    base = {"method": method.name, "kind": method.kind, "family": method.family,
-            "description": method.description, "references": list(method.references)}
+    refs = bench_references.for_row(options.corpus, method.anchor)
+    base = {"method": method.name, "kind": method.kind, "family": method.family, "anchor": method.anchor,
+            "description": method.description, "references": [r.key for r in refs],
+            "overrides": options.overrides.get(method.name, {})}
     if not registered(method):
         return {**base, "status": "unavailable", "error": f"model kind {method.kind!r} is not in this nlpkit yet"}
-    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__, method.word2vec,
+    params = dict(settings.params)
+    if settings.uses_vectors:
+        params["vectors"] = vectors["directory"]
+    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__,
+                                      vectors["key"] if settings.uses_vectors else None,
                                       device if method.neural else "cpu", options.seed)
     result_path = out / "methods" / f"{method.name}.json"
     kept = read_cached_json(result_path) if not options.force else None
@@ -168,17 +260,29 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
             return {**kept, **base, "kept": True}
     spec_path = out / "logs" / f"{method.name}.spec.json"
     write_json(spec_path, {
-        "method": method.name, "kind": method.kind, "params": settings.params, "word2vec": method.word2vec,
+        "task": "method", "method": method.name, "kind": method.kind, "params": params,
         "settings": {k: v for k, v in settings.__dict__.items() if k != "params"},
+        "vectors": vectors if settings.uses_vectors else None,
         "seed": options.seed, "device": device if method.neural else None,
         "data_dir": str(out / "data"), "model_dir": str(out / "models" / method.name),
         "result": str(result_path), "run_key": run_key,
     })
     result_path.unlink(missing_ok=True)
-    log_path = out / "logs" / f"{method.name}.log"
+    rc, wall, log_path = run_worker(method.name, spec_path, out, options.seed, listener)
+    if rc != 0 or not result_path.is_file():
+        return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),
+                "error": _last_error(log_path) or f"worker exited with code {rc}"}
+    result = {**json.loads(result_path.read_text()), **base, "wall_seconds": wall}
+    write_json(result_path, result)
+    return {**result, "kept": False}
+
+
+def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Listener) -> tuple[int, float, Path]:
+    """``python -m nlpkit.bench.worker SPEC`` with its stderr in logs/NAME.log; (exit code, seconds, log)."""
+    log_path = out / "logs" / f"{name}.log"
     started = time.perf_counter()
     # PYTHONHASHSEED: gensim and fastText hash words; a fixed seed makes runs repeatable
-    env = {**os.environ, "PYTHONHASHSEED": str(options.seed)}
+    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
     with open(log_path, "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "nlpkit.bench.worker", str(spec_path)],
                                    stdout=subprocess.PIPE, stderr=log, env=env, text=True)
@@ -186,21 +290,15 @@ def run_method(method: Method, options: BenchOptions, data_info: dict, device: s
         try:
             for line in process.stdout:
                 try:
-                    listener.method_phase(method.name, json.loads(line)["phase"])
+                    listener.method_phase(name, json.loads(line)["phase"])
                 except (ValueError, KeyError):
                     pass
             rc = process.wait()
-        finally:  # interrupted (Ctrl-C, SIGTERM): the method's process goes too
+        finally:  # interrupted (Ctrl-C, SIGTERM): the worker process goes too
             if process.poll() is None:
                 process.terminate()
                 process.wait()
-    wall = round(time.perf_counter() - started, 1)
-    if rc != 0 or not result_path.is_file():
-        return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),
-                "error": _last_error(log_path) or f"worker exited with code {rc}"}
-    result = {**json.loads(result_path.read_text()), **base, "wall_seconds": wall}
-    write_json(result_path, result)
-    return {**result, "kept": False}
+    return rc, round(time.perf_counter() - started, 1), log_path
 
 
 def _last_error(log_path: Path) -> str | None:

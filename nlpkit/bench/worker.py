@@ -81,16 +81,57 @@ def import_libraries(kind: str) -> None:
                 pass
 
 
-def train_vectors(records: list[dict], params: dict, seed: int, directory: Path) -> Path:
-    """Word2Vec on the training records' tokens (nlpkit's own trainer), saved as a vectors directory."""
+def train_vectors(spec: dict, emit) -> dict:
+    """The run's Word2Vec vectors (nlpkit's own trainer) on train + validation text and the unlabelled split."""
     from nlpkit.embeddings.corpus import temporary_corpus
     from nlpkit.embeddings.vectors import save_vectors
     from nlpkit.embeddings.word2vec import Word2VecParams, train_word2vec
+    from nlpkit.io import read_records
 
-    w2v_params = Word2VecParams(**{"seed": seed, **params})
-    with temporary_corpus((("train", r) for r in records), directory=str(directory.parent)) as (corpus, _):
-        model = train_word2vec(corpus, w2v_params)
-    return save_vectors(model.wv, directory, params=w2v_params.as_dict())
+    data_dir = Path(spec["data_dir"])
+    emit("load")
+    sources = [data_dir / "train.jsonl.gz", data_dir / "valid.jsonl.gz"] + ([Path(spec["unsup"])] if spec["unsup"] else [])
+    counts = {path.name.split(".")[0]: 0 for path in sources}
+
+    def texts():
+        for path in sources:
+            for record in read_records(str(path)):
+                counts[path.name.split(".")[0]] += 1
+                yield "train", record
+
+    params = Word2VecParams(**{"seed": spec["seed"], **spec["params"]})
+    directory = Path(spec["directory"])
+    emit("word2vec")
+    started = time.perf_counter()
+    with temporary_corpus(texts(), directory=str(directory.parent.parent)) as (corpus, _):
+        model = train_word2vec(corpus, params)
+    seconds = time.perf_counter() - started
+    save_vectors(model.wv, directory, format="word2vec-binary", params=params.as_dict())
+    return {"key": spec["key"], "directory": str(directory), "params": params.as_dict(), "records": counts,
+            "unlabelled_source": spec.get("unlabelled_source"), "words": len(model.wv),
+            "seconds": round(seconds, 1), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+
+
+def vectors_sources(vectors: dict) -> str:
+    """ "360 train + 40 valid + 300 unsup": what the run's vectors learnt from, in that order."""
+    return " + ".join(f"{vectors['records'][split]:,} {split}" for split in ("train", "valid", "unsup")
+                      if split in vectors["records"])
+
+
+def describe_training(settings: dict, sizes: dict, n_fit: int, n_test: int, validated: bool, refit: bool) -> str:
+    """What the row really trained and tested on, from the counts it used (never from the settings' intent)."""
+    available = sizes["train"] + sizes["valid"]
+    if refit:
+        trained = f"trained on {n_fit:,} of the {available:,} training records"
+        how = ("; settings scored on the validation slice first, then refit on train + validation" if validated
+               else "; one fit on train + validation (no validation score)")
+    else:
+        trained, how = f"trained on {n_fit:,} records, validated on {sizes['valid']:,}", ""
+    subset = " (a balanced seeded subset)" if n_fit < available and refit else ""
+    tested = f"tested on {n_test:,} of the {sizes['test']:,} test records"
+    tested += " (a balanced seeded subset)" if n_test < sizes["test"] else ""
+    return f"{trained}{subset}{how}; {tested}"
 
 
 def run(spec: dict, emit) -> dict:
@@ -104,30 +145,34 @@ def run(spec: dict, emit) -> dict:
     settings = spec["settings"]
     data_dir = Path(spec["data_dir"])
     emit("load")
-    splits = {}
-    for name in ("train", "valid", "test"):
-        records = balanced_subset(list(read_records(str(data_dir / f"{name}.jsonl.gz"))),
-                                  settings.get(f"{name}_limit"), seed)
-        splits[name] = Dataset(name, [model_input(r) for r in records], [r["label"] for r in records])
-    train, valid, test = splits["train"], splits["valid"], splits["test"]
+    records = {name: list(read_records(str(data_dir / f"{name}.jsonl.gz"))) for name in ("train", "valid", "test")}
+    sizes = {name: len(rs) for name, rs in records.items()}
+
+    def dataset(name: str, rows: list[dict], limit: int | None) -> Dataset:
+        rows = balanced_subset(rows, limit, seed)
+        return Dataset(name, [model_input(r) for r in rows], [r["label"] for r in rows])
 
     params = dict(spec["params"])
     if spec.get("device") and "device" in kind_parameters(spec["kind"]):
         params.setdefault("device", spec["device"])
     import_libraries(spec["kind"])
     memory_before = peak_rss_mb()
-    vectors_seconds = 0.0
-    if spec.get("word2vec"):
-        emit("word2vec")
-        started = time.perf_counter()
-        params["vectors"] = str(train_vectors(train.records, spec["word2vec"], seed,
-                                              Path(spec["model_dir"]).with_name(f"{spec['method']}-vectors")))
-        vectors_seconds = time.perf_counter() - started
-    emit("train")
-    # the code path of `nlpkit train`: build the kind from the registry, fit, score on validation
-    trained = train_model(spec["kind"], params, train, valid, seed=seed,
-                          on_phase=lambda message: emit(message.split(" on ")[0]))
+    on_phase = (lambda message: emit(message.split(" on ")[0]))
+    validated = None
+    if settings.get("validate", True):
+        emit("train")
+        # the code path of `nlpkit train`: build the kind from the registry, fit, score on validation
+        validated = train_model(spec["kind"], params, dataset("train", records["train"], settings.get("train_limit")),
+                                dataset("valid", records["valid"], settings.get("valid_limit")), seed=seed,
+                                on_phase=on_phase)
+    trained = validated
+    if settings.get("refit", True) or validated is None:
+        # the published protocol: the chosen settings fit again on the whole training split
+        emit("refit" if validated is not None else "train")
+        everything = dataset("train+valid", records["train"] + records["valid"], settings.get("train_limit"))
+        trained = train_model(spec["kind"], params, everything, None, seed=seed, valid_fraction=0, on_phase=on_phase)
     model = trained.model
+    test = dataset("test", records["test"], settings.get("test_limit"))
 
     emit("predict")  # the one time this method touches the test split
     started = time.perf_counter()
@@ -139,6 +184,12 @@ def run(spec: dict, emit) -> dict:
     emit("save")
     model_dir = Path(spec["model_dir"])
     save_trained(trained, model_dir, seed=seed)
+    vectors = spec.get("vectors")
+    note = describe_training(settings, sizes, trained.n_train, len(test), validated is not None,
+                             trained is not validated)
+    if vectors:
+        note += (f"; embeddings from the run's Word2Vec vectors ({vectors['params']['dim']}d, trained once in "
+                 f"{vectors['seconds']:,.0f} s on {vectors_sources(vectors)} records)")
     return {
         "method": spec["method"],
         "kind": spec["kind"],
@@ -147,15 +198,17 @@ def run(spec: dict, emit) -> dict:
         "params": model.get_params(),
         "device": str(getattr(model, "device_", None) or params.get("device") or "cpu"),
         "n_train": trained.n_train,
-        "n_valid": trained.n_valid,
+        "n_valid": validated.n_valid if validated is not None else 0,
         "n_test": len(test),
-        "note": settings.get("note"),
+        "refit": trained is not validated,
+        "note": note,
         "accuracy": metrics["accuracy"],
         "macro_f1": metrics["macro_f1"],
-        "valid_accuracy": trained.metrics.get("accuracy"),
+        "valid_accuracy": validated.metrics.get("accuracy") if validated is not None else None,
         "test": metrics,
-        "train_seconds": round(vectors_seconds + trained.fit_seconds, 3),  # the vectors are part of the method
-        "vectors_seconds": round(vectors_seconds, 3) if spec.get("word2vec") else None,
+        "train_seconds": round(trained.fit_seconds, 3),  # the fit of the model that was tested
+        "valid_fit_seconds": round(validated.fit_seconds, 3) if validated is not None and trained is not validated else None,
+        "vectors_seconds": vectors["seconds"] if vectors else None,  # trained once, shared by the rows using them
         "predict_seconds": round(predict_seconds, 3),
         "docs_per_second": round(len(test) / predict_seconds, 1) if predict_seconds > 0 else None,
         "peak_rss_mb": round(peak_rss_mb(), 1),
@@ -181,7 +234,7 @@ def main(argv: list[str]) -> int:
     def emit(phase: str) -> None:
         events.write(json.dumps({"phase": phase, "time": time.time()}) + "\n")
 
-    result = run(spec, emit)
+    result = train_vectors(spec, emit) if spec.get("task") == "vectors" else run(spec, emit)
     write_json(Path(spec["result"]), result)
     emit("done")
     return 0

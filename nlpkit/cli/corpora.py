@@ -5,11 +5,12 @@ from nlpkit.cli._common import verbose
 
 @click.group()
 def corpora():
-    """List, inspect, download and import corpora (IMDb).
+    """List, inspect, download and import corpora (imdb, sst2, ag_news).
 
     \b
       nlpkit corpora list
       nlpkit corpora fetch imdb                       # the authors' tarball, into the cache
+      nlpkit corpora fetch ag_news                    # Zhang et al.'s train.csv and test.csv
       nlpkit corpora import imdb ~/aclImdb_v1.tar.gz  # or an aclImdb/ or JSONL directory
     """
 
@@ -47,7 +48,7 @@ def list_(as_json):
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the information as JSON.")
 def info(name, as_json):
-    """Where NAME is (imdb, imdb-sample), its source and citation, and its splits' record counts."""
+    """Where NAME is (imdb, imdb-sample, sst2, ag_news), its source and citation, and its splits' record counts."""
     from nlpkit.corpora import KNOWN, corpus_info, resolve, spec
     from nlpkit.errors import ResourceMissing
     from nlpkit.resources import sample_dir
@@ -72,7 +73,10 @@ def info(name, as_json):
         return
     click.echo(f"{name}: {corpus.description}")
     click.echo(f"  path:     {details['path']}")
-    click.echo(f"  source:   {corpus.url} (md5 {corpus.md5})")
+    for item in corpus.downloads:
+        click.echo(f"  source:   {item.url} (md5 {item.md5})")
+    if corpus.checksums_note:
+        click.echo(f"  md5 from: {corpus.checksums_note}")
     click.echo(f"  cite:     {corpus.citation}")
     if "manifest" in details:
         source = details["manifest"]["source"]
@@ -88,8 +92,9 @@ def info(name, as_json):
 
 @corpora.command()
 @click.argument("name")
-@click.option("--url", help="Download from this URL instead of the authors' site (a mirror).")
-@click.option("--md5", help="Expected md5 of the archive (default: the official archive's).")
+@click.option("--url", help="Download from this URL instead of the authors' site (a mirror; for ag_news the "
+              "mirror's directory holding train.csv and test.csv).")
+@click.option("--md5", help="Expected md5 of the archive (default: the official archive's; one-file corpora only).")
 @click.option("--keep-archive", is_flag=True, help="Keep the downloaded tarball in the cache's downloads/.")
 @click.option("--retries", type=click.IntRange(min=0), default=3, show_default=True, help="Resume a broken transfer this many times.")
 def fetch(name, url, md5, keep_archive, retries):
@@ -118,7 +123,8 @@ def fetch(name, url, md5, keep_archive, retries):
 @click.argument("name")
 @click.argument("path", type=click.Path(exists=True))
 def import_(name, path):
-    """Convert PATH into the cache: a tarball, an extracted aclImdb/ directory, or a JSONL directory."""
+    """Convert PATH into the cache: a JSONL directory, or the corpus's own files (imdb: a tarball or an
+    extracted aclImdb/ directory; sst2: SST-2.zip; ag_news: a directory with train.csv and test.csv)."""
     from nlpkit.corpora import import_corpus
 
     _done(name, import_corpus(name, path))

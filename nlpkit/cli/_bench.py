@@ -1,0 +1,177 @@
+"""What `bench imdb` and `bench corpus` share: the ladder's options, --set, the progress display, the run.
+
+``--set METHOD.PARAM=VALUE`` takes exactly the model parameters `nlpkit train`
+exposes, converted and checked by the same click options
+(:func:`nlpkit.cli.train.model_options`), and only those the method's kind takes.
+"""
+
+from __future__ import annotations
+
+import click
+
+from nlpkit.cli._common import verbose
+
+
+def ladder_options(default_out: str):
+    """--methods, --limit, --device, --seed, --out, --force and --set, in that order."""
+
+    def decorate(f):
+        for option in reversed([
+            click.option("--methods", help="Comma-separated methods, or 'all' (default: one of each rung, below)."),
+            click.option("--limit", type=click.IntRange(min=4),
+                         help="A balanced seeded subset of N records of train and of test."),
+            click.option("--device", default="auto", show_default=True,
+                         help="auto|cpu|cuda|cuda:N|mps for the neural methods."),
+            click.option("--seed", type=int, default=0, show_default=True,
+                         help="Seed for subsets, the validation slice, the vectors and training."),
+            click.option("--out", type=click.Path(file_okay=False), default=default_out, show_default=True,
+                         help="Results, reports, models and logs; finished methods here are kept."),
+            click.option("--force", is_flag=True, help="Re-run methods that already finished in --out."),
+            click.option("--set", "sets", multiple=True, metavar="METHOD.PARAM=VALUE",
+                         help="Set a method's model parameter (repeatable), checked as `nlpkit train`'s option "
+                              "of that name: --set bert.max_len=512 --set bilstm.epochs=4."),
+        ]):
+            f = option(f)
+        return f
+
+    return decorate
+
+
+def _train_options() -> dict[str, click.Option]:
+    """`nlpkit train`'s model options by parameter name (the same objects, so the same checks)."""
+    from nlpkit.cli.train import model_options
+
+    return {param.name: param for param in model_options(lambda **_: None).__click_params__}
+
+
+def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[str, dict]:
+    """``("bert.max_len=512", ...)`` -> ``{"bert": {"max_len": 512}}``; a usage error (exit 2) names the known keys."""
+    from nlpkit.bench.methods import METHODS
+    from nlpkit.models.training import kind_parameters
+
+    options = _train_options()
+    overrides: dict[str, dict] = {}
+    for item in sets:
+        key, sep, raw = item.partition("=")
+        method_name, dot, name = key.strip().partition(".")
+        if not sep or not dot or not name:
+            raise click.BadParameter(f"{item!r} is not METHOD.PARAM=VALUE", param_hint="'--set'")
+        method = METHODS.get(method_name)
+        if method is None:
+            raise click.BadParameter(f"unknown method {method_name!r} in {item!r}; known: {', '.join(METHODS)}",
+                                     param_hint="'--set'")
+        known = sorted(p for p in kind_parameters(method.kind) if p in options)
+        if name not in known:
+            raise click.BadParameter(f"{method_name} (kind {method.kind}) has no parameter {name!r}; known: "
+                                     f"{', '.join(known)}", param_hint="'--set'")
+        option = options[name]
+        try:
+            value = option.type.convert(raw.strip(), option, ctx)
+        except click.BadParameter as e:
+            raise click.BadParameter(f"{item}: {e.message}", param_hint="'--set'") from None
+        overrides.setdefault(method_name, {})[name] = list(value) if isinstance(value, tuple) else value
+    return overrides
+
+
+def run_and_show(options, source, run) -> None:
+    """Run the ladder with progress on stderr, print the table; exit 1 when a method failed."""
+    import signal
+    import sys
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from nlpkit.bench.report import rich_table
+
+    errors = Console(stderr=True)
+    listener = ProgressListener(errors) if verbose() else QuietListener(errors)
+    # SIGTERM unwinds like Ctrl-C, so that the running method's process is stopped too
+    previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    try:
+        with listener.progress:
+            results = run(options, source, listener)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out = Path(options.out)
+    Console(width=max(120, Console().width)).print(rich_table(results))
+    click.echo(f"results: {out / 'results.json'}, {out / 'report.md'}, {out / 'report.html'}", err=True)
+    failed = [r["method"] for r in results["methods"] if r["status"] == "failed"]
+    if failed:
+        click.echo(f"bench: {len(failed)} method(s) failed: {', '.join(failed)} (see {out / 'logs'})", err=True)
+        raise SystemExit(1)
+
+
+def check_methods(methods: str | None) -> None:
+    from nlpkit.bench.methods import select
+
+    try:
+        select(methods)
+    except ValueError as e:
+        raise click.BadParameter(str(e), param_hint="--methods") from None
+
+
+class QuietListener:
+    """Off a terminal: only what the user must know (the data notice, failures)."""
+
+    def __init__(self, console):
+        import contextlib
+
+        self.console = console
+        self.progress = contextlib.nullcontext()
+
+    def notice(self, message):
+        if "NOT comparable" in message:
+            self.console.print(f"[yellow]notice:[/] {message}")
+
+    def start(self, methods):
+        pass
+
+    def method_phase(self, name, phase):
+        pass
+
+    def method_done(self, name, result):
+        if result["status"] == "failed":
+            self.console.print(f"[red]{name} failed:[/] {result.get('error')}")
+
+
+class ProgressListener(QuietListener):
+    """Progress bars on stderr: the methods done, and the running method's phase and time."""
+
+    def __init__(self, console):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        super().__init__(console)
+        self.progress = Progress(SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
+                                 MofNCompleteColumn(), TextColumn("{task.fields[phase]}"), TimeElapsedColumn(),
+                                 console=console)
+        self.overall = None
+        self.current = None
+
+    def notice(self, message):
+        self.progress.console.print(f"[yellow]notice:[/] {message}")
+
+    def start(self, methods):
+        if self.current is not None:  # the run's vectors were trained before the methods
+            self.progress.remove_task(self.current)
+            self.current = None
+        self.overall = self.progress.add_task("methods", total=len(methods), phase="")
+
+    def method_phase(self, name, phase):
+        if self.current is None:
+            self.current = self.progress.add_task(name, total=None, phase=phase)
+        self.progress.update(self.current, description=name, phase=phase)
+
+    def method_done(self, name, result):
+        if self.current is not None:
+            self.progress.remove_task(self.current)
+            self.current = None
+        status = result["status"]
+        if status == "done":
+            what = "kept from an earlier run" if result.get("kept") else f"{result['wall_seconds']:.0f} s"
+            line = f"[green]{name}[/]: accuracy {100 * result['accuracy']:.2f}% ({what})"
+        elif status == "failed":
+            line = f"[red]{name} failed:[/] {result.get('error')}"
+        else:
+            line = f"[dim]{name}: {status} ({result.get('error')})[/]"
+        self.progress.console.print(line)
+        self.progress.advance(self.overall)
