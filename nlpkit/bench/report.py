@@ -508,3 +508,14 @@ def write_reports(results: dict, out: str | Path) -> dict[str, Path]:
     atomic_write_bytes(paths["md"], render_markdown(results).encode("utf-8"))
     atomic_write_bytes(paths["html"], render_html(results, render_plots(results)).encode("utf-8"))
     return paths
+
+
+def write_rendered(out: str | Path, markdown: str, html_page: str) -> dict[str, Path]:
+    """Any benchmark's report.md and report.html into `out`, each written atomically."""
+    from nlpkit.files import atomic_write_bytes
+
+    out = Path(out)
+    paths = {"md": out / "report.md", "html": out / "report.html"}
+    atomic_write_bytes(paths["md"], markdown.encode("utf-8"))
+    atomic_write_bytes(paths["html"], html_page.encode("utf-8"))
+    return paths

@@ -8,6 +8,7 @@ BENCHMARKS = {
     "ud": "nlpkit.cli.bench_ud:ud",
     "ner": "nlpkit.cli.bench_ner:ner",
     "corpus": "nlpkit.cli.bench_corpus:corpus",
+    "speed": "nlpkit.cli.bench_speed:speed",
 }
 
 
