@@ -191,7 +191,7 @@ def drive(
         except OSError as e:
             raise OutputError(f"{e.strerror or e} (after {report.records_out:,} records)") from None
 
-    def handle(batch: list[Item], result) -> None:
+    def handle(batch: list[tuple[str, Record]], result) -> None:
         outputs, failures = result
         failed = dict(failures)
         good: list[Record] = []
@@ -208,13 +208,13 @@ def drive(
         write(good)
         report.records_out += len(good)
 
-    def split_bad(batch: list[Item]) -> tuple[list[Item], InputError | None]:
+    def split_bad(batch: list[Item]) -> tuple[list[tuple[str, Record]], InputError | None]:
         """Drop unreadable input lines before the stage sees the batch.
 
         With on_error="fail" the batch is cut at the first bad line, which is returned
         as an error to raise once the good lines before it are written.
         """
-        kept: list[Item] = []
+        kept: list[tuple[str, Record]] = []
         for location, record in batch:
             report.records_in += 1
             if isinstance(record, BadInput):
@@ -247,7 +247,7 @@ def drive(
 def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> InputError | None:
     """Batches to `jobs` processes, a sliding window of them in flight, results in input order."""
     pool = ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(stage,))
-    pending: deque[tuple[list[Item], Future]] = deque()
+    pending: deque[tuple[list[tuple[str, Record]], Future]] = deque()
     window = jobs * 2  # bounded memory, and the order kept
     error = None
 
