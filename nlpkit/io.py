@@ -330,9 +330,40 @@ def read_items(
     lines: bool = False,
     input_format: str = "auto",
     stdin: IO[bytes] | None = None,
-) -> Iterator[Item]:
-    """Every item of every input, in input order. See the module docstring."""
+) -> "ItemStream":
+    """Every item of every input, in input order. See the module docstring.
+
+    The iterator knows what it reads (``.source``), so that a consumer that finds no
+    records can name the inputs in its error.
+    """
     inputs = list(inputs) or ["-"]
+    return ItemStream(inputs, _read_items(inputs, field, lines, input_format, stdin))
+
+
+class ItemStream:
+    """An iterator over items that names its inputs: ``source`` is "a.jsonl", "a.jsonl, b.jsonl" or "stdin"."""
+
+    def __init__(self, inputs: list[str], items: Iterator[Item]):
+        names = [STDIN_NAME if spec == "-" else spec for spec in inputs]
+        self.source = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:3])} and {len(names) - 3} more"
+        self._items = items
+
+    def __iter__(self) -> "ItemStream":
+        return self
+
+    def __next__(self) -> Item:
+        return next(self._items)
+
+    def close(self) -> None:
+        self._items.close()
+
+
+def source_of(items: Iterable) -> str | None:
+    """The inputs an item iterator reads (see ItemStream), for "no records" errors; None when unknown."""
+    return getattr(items, "source", None)
+
+
+def _read_items(inputs: list[str], field: str, lines: bool, input_format: str, stdin: IO[bytes] | None) -> Iterator[Item]:
     if input_format != "auto" and input_format not in INPUT_FORMATS:
         raise InputError(None, f"unknown input format {input_format!r}")
     for path in expand_inputs(inputs):

@@ -158,7 +158,7 @@ def test_empty_corpus_is_an_error(invoke, tmp_path, algo):
     write_jsonl(tmp_path / "empty.jsonl", [{"id": "1", "text": "   "}])
     result = invoke("embed", "train", "--algo", algo, tmp_path / "empty.jsonl", "-o", tmp_path / "v")
     assert result.exit_code == 1
-    assert result.stderr == "Error: the training corpus is empty: no record had any tokens\n"
+    assert result.stderr == f"Error: {tmp_path / 'empty.jsonl'}: the training corpus is empty: no record had any tokens\n"
     assert not (tmp_path / "v").exists()
 
 

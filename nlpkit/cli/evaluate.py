@@ -24,7 +24,7 @@ def evaluate(model_dir, test_file, field, label_field, as_json, batch_size):
     from nlpkit.models.training import read_labelled
 
     model = load_model(model_dir)
-    metrics = evaluate_model(model, read_labelled(test_file, field, label_field), batch_size=batch_size)
+    metrics = evaluate_model(model, read_labelled(test_file, field, label_field), batch_size=batch_size, source=test_file)
     metrics = {"model": str(model_dir), "kind": model.kind, "test": test_file, **metrics}
     Console(stderr=True).print(metrics_table(metrics, title=f"{model.kind} ({model_dir}) on {test_file}"))
     if as_json:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nlpkit.errors import InputError, NlpkitError, RecordError
-from nlpkit.io import BadInput, Item
+from nlpkit.io import BadInput, Item, source_of
 from nlpkit.records import Skipped, document_words
 
 class EmptyCorpus(NlpkitError):
@@ -52,7 +52,8 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
             stats.documents += 1
             stats.tokens += len(words)
     if stats.tokens == 0:
-        raise EmptyCorpus("the training corpus is empty: no record had any tokens")
+        source = source_of(items)
+        raise EmptyCorpus(f"{source + ': ' if source else ''}the training corpus is empty: no record had any tokens")
     return stats
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from nlpkit.errors import DamagedFile, RecordError
 from nlpkit.files import atomic_write_bytes, read_json, read_npz, write_npz
+from nlpkit.io import source_of
 from nlpkit.records import Skipped
 from nlpkit.stage import Stage
 
@@ -319,7 +320,7 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
                 raise InputError(location, str(e)) from None
             skipped.add(location, str(e))
     if not records:
-        raise InputError(None, "no records to vectorize")
+        raise InputError(source_of(items), "no records to vectorize")
     return ids, records, skipped
 
 

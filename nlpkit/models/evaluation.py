@@ -42,10 +42,12 @@ def classification_metrics(y_true: Sequence[str], y_pred: Sequence[str], labels:
     }
 
 
-def evaluate_model(model, examples: Iterable[tuple[str, dict, str]], batch_size: int = 1000) -> dict:
+def evaluate_model(model, examples: Iterable[tuple[str, dict, str]], batch_size: int = 1000,
+                   source: str | None = None) -> dict:
     """Predict `examples` ((location, model input, true label) triples, streamed) and score them.
 
-    A true label the model does not know is an :class:`InputError` at its location.
+    A true label the model does not know is an :class:`InputError` at its location;
+    no examples at all is one naming `source` (the test file).
     Adds ``seconds`` and ``docs_per_s`` (prediction throughput) to the metrics.
     """
     from nlpkit.io import batched
@@ -64,7 +66,7 @@ def evaluate_model(model, examples: Iterable[tuple[str, dict, str]], batch_size:
         y_true.extend(label for _, (_, label) in batch)
     seconds = time.perf_counter() - started
     if not y_true:
-        raise InputError(None, "the test data holds no records")
+        raise InputError(source, "the test data holds no records")
     metrics = classification_metrics(y_true, y_pred, model.labels_)
     metrics["seconds"] = round(seconds, 3)
     metrics["docs_per_s"] = round(len(y_true) / seconds, 1) if seconds > 0 else None
