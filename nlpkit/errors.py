@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 
 
@@ -57,6 +58,9 @@ class DamagedFile(NlpkitError):
         super().__init__(f"{path}: {problem}")
 
 
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
 def describe_os_error(e: OSError) -> str:
     """One line for an OSError the system raised: the path(s) it concerns and its reason.
 
@@ -67,7 +71,8 @@ def describe_os_error(e: OSError) -> str:
     if isinstance(e, FileExistsError) and e.filename is not None and os.path.isfile(e.filename):
         reason = "a file is in the way of a directory of that name"  # `-o FILE/sub`: mkdir's bare "File exists"
     if e.filename is None:
-        return f"cannot write or read: {reason}"
+        # a write that names no file is stdout's (nlpkit's own files are named, see nlpkit.files)
+        return f"cannot write the output: {reason}" if e.errno in _WRITE_ERRNOS else reason
     where = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes, os.PathLike)) else str(e.filename)
     if e.filename2 is not None:
         where += f" -> {os.fsdecode(e.filename2)}"

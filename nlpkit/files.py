@@ -57,8 +57,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(e, OSError) and e.filename is None:
+            e.filename = str(path)  # a full disk's write error names no file: name it
         raise
 
 
@@ -296,13 +298,18 @@ class AtomicDirectory:
             raise OutputError(f"{self.dest}: exists and is not a directory (give a directory path)")
         self.dest.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(self.dest.parent, f".{self.dest.name}.")
-        self.tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent))
+        try:
+            self.tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent))
+        except OSError as e:  # a read-only directory: name what was to be written, not the temporary
+            raise OutputError(f"{self.dest}: cannot create it in {self.dest.parent} ({e.strerror or e})") from None
         self.tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
         return self.tmp
 
     def __exit__(self, exc_type, exc, tb):
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
+            if isinstance(exc, OSError):
+                self._name_destination(exc)
             return False
         _umask_modes(self.tmp)
         old = None
@@ -313,6 +320,14 @@ class AtomicDirectory:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         return False
+
+    def _name_destination(self, exc: OSError) -> None:
+        """Point an OSError at the file's place in the destination, not in the temporary (or at none)."""
+        where = Path(exc.filename) if isinstance(exc.filename, str) else None
+        if where is not None and where.is_relative_to(self.tmp):
+            exc.filename = str(self.dest / where.relative_to(self.tmp))
+        elif exc.filename is None:
+            exc.filename = str(self.dest)
 
 
 class AtomicFile:
@@ -338,15 +353,15 @@ class AtomicFile:
             special = False
         if special:
             # /dev/null, /dev/full, a FIFO: nothing to keep whole, and a rename would replace the device
-            self.tmp = None
-            self.raw = open(self.dest, "wb")
+            self.tmp: Path | None = None
+            self.raw: Any = open(self.dest, "wb")
         else:
             remove_stale_temporaries(self.dest.parent, f".{self.dest.name}.")
             fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent)
             self.tmp = Path(tmp)
             os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600
             self.raw = os.fdopen(fd, "wb")
-        self.stream = self.raw
+        self.stream: Any = self.raw  # the file itself, or a gzip layer over it
         if self.dest.name.endswith(".gz"):
             self.stream = gzip.GzipFile(filename=str(self.dest), mode="wb", fileobj=self.raw)
         return self.stream
