@@ -251,3 +251,28 @@ def test_gold_file_resolution_and_download(tmp_path, monkeypatch):
     monkeypatch.setattr("nlpkit.resources.SHARED_DIR", tmp_path / "shared")
     assert engines.resolve_data(ud.DATASET, None, "dev").origin == "shared"
     assert engines.resolve_data(ud.DATASET, str(shared / "en_ewt-ud-dev.conllu"), "dev").origin == "--data"
+
+
+def test_nltk_ne_chunk_labels_are_mapped(tmp_path, monkeypatch):
+    """NLTK's chunker data is not installed here: a stand-in chunker returns ACE-labelled trees, and the
+    engine's conversion (tree -> IOB -> entities) and the ACE mapping are what is checked."""
+    import nltk.chunk
+    from nltk.tree import Tree
+
+    from nlpkit.bench import ner
+
+    class Chunker:
+        def parse(self, tagged):
+            words = [w for w, _ in tagged]
+            if words[:2] == ["Barack", "Obama"]:
+                return Tree("S", [Tree("PERSON", tagged[:2]), tagged[2], Tree("GPE", [tagged[3]]), *tagged[4:]])
+            return Tree("S", [Tree("ORGANIZATION", [tagged[0]]), *tagged[1:5], Tree("GSP", [tagged[5]]), *tagged[6:]])
+
+    monkeypatch.setattr(nltk.chunk, "ne_chunker", lambda: Chunker())
+    data = tmp_path / "small.iob2"
+    data.write_text("".join("".join(f"{t}\t{g}\n" for t, g in zip(text.split(), tags.split())) + "\n"
+                            for text, tags in (NER[0], NER[2])), encoding="utf-8")
+    result = ner.run_engine({"data": str(data), "library": "nltk", "engine": "nltk", "model": None}, lambda phase: None)
+    scores = result["scores"]
+    assert (scores["gold_entities"], scores["pred_entities"], scores["correct"]) == (4, 4, 4)
+    assert scores["mapping"]["ORGANIZATION"] == "ORG" and scores["mapping"]["GSP"] == "LOC"

@@ -293,8 +293,11 @@ def main(argv: list[str]) -> int:
         events.write(json.dumps({"phase": phase, "time": time.time()}) + "\n")
 
     module, function = spec["entry"].split(":")
+    load_before = os.getloadavg()[0]
     result = getattr(importlib.import_module(module), function)(spec, emit)
+    # the machine's 1-minute load average before and after: words/s on a shared machine needs it beside them
     result.update(status="done", run_key=spec["run_key"], model=spec["model"], peak_rss_mb=round(peak_rss_mb(), 1),
+                  load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)],
                   finished=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
     write_json(Path(spec["result"]), result)
     emit("done")

@@ -44,6 +44,13 @@ def _not_done(results: dict) -> list[str]:
     return [f"`{r['engine']}`: {r['status']} ({r.get('error')})" for r in results["engines"] if r.get("status") != "done"]
 
 
+def _load_note(results: dict) -> str:
+    loads = [f"{r['engine']} {r['load_average'][0]:.1f}-{r['load_average'][1]:.1f}" for r in _done(results)
+             if r.get("load_average")]
+    return ("words/s: gold words over the seconds of the engine's annotation call, model loaded and warmed up"
+            + (f"; the machine's 1-minute load average during each run: {', '.join(loads)}" if loads else ""))
+
+
 def _speed(x) -> str:
     return "" if x is None else f"{x:,}"
 
@@ -71,7 +78,8 @@ def ud_tables(results: dict) -> list[Table]:
         if ref.get("raw"):
             raw.rows.append([f"{ref['label']} †", *(_f(ref["raw"].get(m)) for m in UD_RAW), ""])
     for t in (gold, raw):
-        t.notes = ["† published, on the EWT *test* split (see References); the rows above are this run's data."]
+        t.notes = ["† published, on the EWT *test* split (see References); the rows above are this run's data.",
+                   _load_note(results)]
     gold.notes += _not_done(results)
     return [gold, raw]
 
@@ -87,7 +95,7 @@ def ner_tables(results: dict) -> list[Table]:
                                          for label in labels),
                           *(_f(100 * s["micro"][m]) for m in ("precision", "recall", "f1")), _f(100 * s["macro"]["f1"]),
                           f"{s['pred_entities']:,}", f"{s['gold_entities']:,}", _speed(r["words_per_second"])])
-    main.notes = _not_done(results)
+    main.notes = [_load_note(results), *_not_done(results)]
     mapping = Table("Label mapping (engine label -> gold label) and the predicted labels left out",
                     ["engine", "mapping", "ignored (not in the gold)"])
     for r in _done(results):
@@ -110,9 +118,9 @@ def published_spacy(results: dict) -> Table | None:
                          *(_f(100 * perf[k]) if isinstance(perf.get(k), (int, float)) else "" for k in keys)])
     if not rows:
         return None
-    return Table("spaCy's own published accuracies, % (OntoNotes 5 and its ClearNLP dependencies, NOT UD EWT: "
-                 "from each pipeline's meta.json, the figures spacy.io/models lists)",
-                 ["pipeline", *(SPACY_PUBLISHED[k] for k in keys)], rows)
+    on = "OntoNotes 5" if results["benchmark"] == "ner" else "OntoNotes 5 with ClearNLP dependencies"
+    return Table(f"spaCy's own published accuracies, % (on {on}, NOT this data: from each pipeline's meta.json, "
+                 "the figures spacy.io/models lists)", ["pipeline", *(SPACY_PUBLISHED[k] for k in keys)], rows)
 
 
 def data_line(results: dict) -> str:

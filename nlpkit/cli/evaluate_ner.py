@@ -21,7 +21,7 @@ def evaluate_ner(gold, pred, mapping, as_json):
       nlpkit ner dev.iob2 > pred.jsonl      # --input-format iob: one record per sentence
       nlpkit evaluate-ner --gold dev.iob2 --pred pred.jsonl --map PERSON=PER,GPE=LOC,FAC=LOC
     """
-    from nlpkit.linguistic.ner_eval import evaluate_ner as score, parse_mapping, scores_table
+    from nlpkit.linguistic.ner_eval import evaluate_ner as score, parse_mapping, scores_table, summary_line
 
     scores = score(gold, pred, parse_mapping(mapping))
     if as_json:
@@ -30,6 +30,7 @@ def evaluate_ner(gold, pred, mapping, as_json):
     from rich.console import Console
 
     console = Console(width=max(80, Console().width))
+    console.print(summary_line(scores))
     console.print(scores_table(scores))
     if scores["ignored"]:
         ignored = ", ".join(f"{label} {count:,}" for label, count in scores["ignored"].items())

@@ -309,12 +309,16 @@ def evaluate_ner(gold_path: str, pred_path: str, mapping: dict[str, str] | None 
     return {"gold": gold_path, "pred": pred_path, **score_entities(gold, pred, mapping)}
 
 
+def summary_line(scores: dict) -> str:
+    return (f"{scores['sentences']:,} sentences, {scores['tokens']:,} tokens, {scores['gold_entities']:,} gold and "
+            f"{scores['pred_entities']:,} predicted entities")
+
+
 def scores_table(scores: dict, title: str | None = None):
     """A rich table: one row per type, then micro and macro (percentages), with the entity counts."""
     from rich.table import Table
 
-    table = Table(title=title or f"{scores['sentences']:,} sentences, {scores['tokens']:,} tokens, "
-                                 f"{scores['gold_entities']:,} gold and {scores['pred_entities']:,} predicted entities")
+    table = Table(title=title)
     for header in ("type", "precision %", "recall %", "F1 %", "gold", "pred", "correct"):
         table.add_column(header, justify="left" if header == "type" else "right")
 
