@@ -230,7 +230,15 @@ def seal(directory: Path, manifest: dict, manifest_name: str) -> dict:
     return sealed
 
 
-_VERIFIED: set[tuple[str, str]] = set()  # (directory, manifest checksum) already checked in this process
+def reseal(directory: Path, manifest_name: str) -> None:
+    """Seal a directory whose manifest is already written (files were added after it, as a checkpoint's)."""
+    path = Path(directory) / manifest_name
+    write_json(path, seal(Path(directory), read_json(path), manifest_name))
+
+
+# directories already checked in this process (predict reads the manifest, then loads the model), keyed by
+# their manifest checksum and every file's size, inode and mtime: a file changed since is checked again
+_VERIFIED: set[tuple] = set()
 
 
 def verify_sealed(directory: Path, manifest: dict, manifest_name: str, what: str = "directory") -> None:
@@ -248,7 +256,10 @@ def verify_sealed(directory: Path, manifest: dict, manifest_name: str, what: str
         return
     if not isinstance(checksums, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in checksums.items()):
         raise DamagedFile(manifest_path, f"damaged manifest ({CHECKSUMS!r} is not a map of file names to checksums)")
-    key = (str(directory.resolve()), str(expected))
+    try:
+        key = (str(directory.resolve()), str(expected), *(_stat_key(directory / name) for name in sorted(checksums)))
+    except OSError:
+        key = None  # a file is missing: the loop below says which
     if key in _VERIFIED:
         return
     for name, checksum in checksums.items():
@@ -257,7 +268,13 @@ def verify_sealed(directory: Path, manifest: dict, manifest_name: str, what: str
             raise DamagedFile(directory, f"damaged {what} ({name} is missing)")
         if sha256_file(path) != checksum:
             raise DamagedFile(path, "damaged: its sha256 does not match the manifest (the file was cut or changed)")
-    _VERIFIED.add(key)
+    if key is not None:
+        _VERIFIED.add(key)
+
+
+def _stat_key(path: Path) -> tuple:
+    st = os.stat(path)
+    return (st.st_size, st.st_ino, st.st_mtime_ns)
 
 
 def confined_path(directory: Path, name: str, manifest_name: str) -> Path:

@@ -31,9 +31,15 @@ def describe_preprocessing() -> str:
 
 
 def load_split(directory: str | Path, split: str) -> list[dict]:
-    """Labelled records of a split, with only the fields the benchmark uses."""
-    return [{"id": r.get("id"), "text": r["text"], "label": str(r["label"])}
-            for r in read_split(directory, split) if r.get("label") is not None]
+    """Labelled records of a split, with only the fields the benchmark uses; none at all is an error naming the file."""
+    records = [{"id": r.get("id"), "text": r["text"], "label": str(r["label"])}
+               for r in read_split(directory, split) if r.get("label") is not None]
+    if not records:
+        from nlpkit.corpora import split_path
+        from nlpkit.errors import InputError
+
+        raise InputError(str(split_path(directory, split) or directory), f"no labelled records in the {split} split")
+    return records
 
 
 def load_file(path: str | Path) -> list[dict]:

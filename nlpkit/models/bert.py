@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 
 from nlpkit.errors import ResourceMissing
+from nlpkit.files import read_safetensors
 from nlpkit.models.base import ModelError
 from nlpkit.models.neural import Collate, NeuralClassifier
 from nlpkit.models.vocab import TRUNCATE_CHOICES, truncate
@@ -75,6 +76,8 @@ def _offline() -> bool:
 class BertClassifier(NeuralClassifier):
     kind = "bert"
     libraries = ("torch", "transformers", "tokenizers", "safetensors")
+    # without tokenizer.json transformers falls back to a default tokenizer: every text scored alike (issue 15)
+    required_files = tuple(f"{TRANSFORMER}/{name}" for name in ("config.json", "model.safetensors", "tokenizer.json"))
 
     checkpoint: str | None = None
     max_len: int = 256
@@ -159,9 +162,7 @@ class BertClassifier(NeuralClassifier):
         self.tokenizer_.save_pretrained(directory / TRANSFORMER)
 
     def _load_module_state(self, directory: Path) -> None:
-        from safetensors.torch import load_file
-
-        state = load_file(str(Path(directory) / TRANSFORMER / "model.safetensors"))
+        state = read_safetensors(Path(directory) / TRANSFORMER / "model.safetensors")
         self.module_.load_state_dict(state)
 
     def _restore_from(self, directory: Path, manifest: dict) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.files import AtomicDirectory, atomic_write_bytes, write_json
-from nlpkit.models.base import ModelError
+from nlpkit.files import AtomicDirectory, atomic_write_bytes, read_json, read_safetensors, reseal, write_json
+from nlpkit.models.base import MANIFEST, ModelError
 
 BEST, LAST, METRICS, TRAINER = "model-best", "model-last", "metrics.jsonl", "trainer"
 
@@ -108,20 +108,24 @@ def write_trainer_state(directory: Path, state: LoopState, trainer: Trainer) -> 
 
 def restore_trainer_state(snapshot: Path, trainer: Trainer) -> LoopState:
     """Load optimizer, scheduler, scaler and RNG states from `snapshot`/trainer; return where the run was."""
-    from safetensors.torch import load_file
-
     from nlpkit.device import set_rng_state
 
-    skeleton = json.loads((snapshot / TRAINER / "state.json").read_text(encoding="utf-8"))
-    if skeleton["fingerprint"] != trainer.fingerprint:
-        raise ModelError(f"{snapshot}: cannot resume: the training data differs from the interrupted run's")
-    tensors = load_file(str(snapshot / TRAINER / "tensors.safetensors"))
-    trainer.optimizer.load_state_dict(unflatten_state(skeleton["optimizer"], tensors))
-    if trainer.scheduler is not None:
-        trainer.scheduler.load_state_dict(unflatten_state(skeleton["scheduler"], tensors))
-    trainer.scaler.load_state_dict(unflatten_state(skeleton["scaler"], tensors))
-    set_rng_state(unflatten_state(skeleton["rng"], tensors))
-    return LoopState(**skeleton["state"])
+    state_path = snapshot / TRAINER / "state.json"
+    skeleton = read_json(state_path)
+    if not isinstance(skeleton, dict) or skeleton.get("fingerprint") != trainer.fingerprint:
+        if isinstance(skeleton, dict) and "fingerprint" in skeleton:
+            raise ModelError(f"{snapshot}: cannot resume: the training data differs from the interrupted run's")
+        raise ModelError(f"{state_path}: damaged trainer state (no fingerprint)")
+    tensors = read_safetensors(snapshot / TRAINER / "tensors.safetensors")
+    try:  # a checkpoint written before checksums may be damaged in ways only loading shows
+        trainer.optimizer.load_state_dict(unflatten_state(skeleton["optimizer"], tensors))
+        if trainer.scheduler is not None:
+            trainer.scheduler.load_state_dict(unflatten_state(skeleton["scheduler"], tensors))
+        trainer.scaler.load_state_dict(unflatten_state(skeleton["scaler"], tensors))
+        set_rng_state(unflatten_state(skeleton["rng"], tensors))
+        return LoopState(**skeleton["state"])
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as e:
+        raise ModelError(f"{state_path}: damaged trainer state ({type(e).__name__}: {e})") from None
 
 
 def resume_dir(resume: str | None, run_dir: str | None) -> Path | None:
@@ -162,6 +166,7 @@ class RunDirectory:
             self.write_model(tmp, state.snapshot_metrics())
             if trainer is not None:
                 write_trainer_state(tmp / TRAINER, state, trainer)
+            reseal(tmp, MANIFEST)  # the trainer state too: --resume checks it like the weights
         lines = "".join(json.dumps(row, sort_keys=True) + "\n" for row in state.history)
         atomic_write_bytes(self.root / METRICS, lines.encode())
 

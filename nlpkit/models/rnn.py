@@ -11,7 +11,6 @@ Files in the model directory: ``weights.safetensors`` (the torch module),
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from nlpkit.files import write_json
+from nlpkit.files import read_json, read_safetensors, write_json
 from nlpkit.models.base import ModelError
 from nlpkit.models.neural import Collate, NeuralClassifier
 from nlpkit.models.vocab import (
@@ -92,6 +91,7 @@ class RNNClassifier(NeuralClassifier):
 
     cell = "lstm"
     bidirectional = False
+    required_files = ("weights.safetensors", "vocab.json", "rnn.json")
 
     vocab_size: int = 30000
     min_count: int = 2
@@ -160,13 +160,11 @@ class RNNClassifier(NeuralClassifier):
         write_json(directory / "rnn.json", self.shape_)
 
     def _load_module_state(self, directory: Path) -> None:
-        from safetensors.torch import load_file
-
-        self.module_.load_state_dict(load_file(str(Path(directory) / "weights.safetensors")))
+        self.module_.load_state_dict(read_safetensors(Path(directory) / "weights.safetensors"))
 
     def _restore_from(self, directory: Path, manifest: dict) -> None:
         self.vocab_ = Vocab.load(directory / "vocab.json")
-        self.shape_ = json.loads((directory / "rnn.json").read_text(encoding="utf-8"))
+        self.shape_ = read_json(directory / "rnn.json")
         self.module_ = RNNModule(**self.shape_)
         self._load_module_state(directory)
         if self.freeze_embeddings:

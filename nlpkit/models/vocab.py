@@ -14,12 +14,12 @@ Pure Python (no torch), so the rules are easy to test on hand-made sequences:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from nlpkit.files import write_json
+from nlpkit.errors import DamagedFile
+from nlpkit.files import read_json, write_json
 from nlpkit.records import get_text, words
 
 PAD, UNK = "<pad>", "<unk>"
@@ -60,7 +60,10 @@ class Vocab:
 
     @classmethod
     def load(cls, path: Path) -> "Vocab":
-        return cls(json.loads(Path(path).read_text(encoding="utf-8"))["tokens"])
+        data = read_json(path)
+        if not isinstance(data, dict) or not isinstance(data.get("tokens"), list):
+            raise DamagedFile(path, "damaged vocabulary (no list of tokens)")
+        return cls(data["tokens"])
 
 
 def truncate(ids: Sequence[int], max_len: int, strategy: str = "head") -> list[int]:
