@@ -67,6 +67,36 @@ def test_raw_text_alignment_by_hand(tmp_path):
         assert scores[metric]["aligned_accuracy"] == pytest.approx(correct / 5), metric
 
 
+# (gold tokens, system tokens, aligned words): "abc a b c" is the multiword token abc of words a, b, c.
+# The cases the shared task's evaluation script tests its own alignment with (conll18_ud_eval.py, TestAlignment).
+SCRIPT_CASES = [
+    (["a"], ["a"], 1), (["a", "b", "c"], ["a", "b", "c"], 3),
+    (["abc a b c"], ["a", "b", "c"], 3), (["a", "bc b c", "d"], ["a", "b", "c", "d"], 4),
+    (["abcd a b c d"], ["ab a b", "cd c d"], 4), (["abc a b c", "de d e"], ["a", "bcd b c d", "e"], 5),
+    (["abcd"], ["a", "b", "c", "d"], 0), (["abc", "d"], ["a", "b", "c", "d"], 1),
+    (["a", "bc", "d"], ["a", "b", "c", "d"], 2), (["a", "bc b c", "d"], ["a", "b", "cd"], 2),
+    (["abc a BX c", "def d EX f"], ["ab a b", "cd c d", "ef e f"], 4), (["ab a b", "cd bc d"], ["a", "bc", "d"], 2),
+    (["a", "bc b c", "d"], ["ab AX BX", "cd CX a"], 1),
+]
+
+
+def _tokens(spec: list[str]) -> list[Token]:
+    tokens = []
+    for item in spec:
+        form, *words = item.split(" ")
+        tokens.append(Token(form, [Word(w) for w in words] or [Word(form)]))
+    return tokens
+
+
+@pytest.mark.parametrize("gold, system, aligned", SCRIPT_CASES)
+def test_word_alignment_cases_of_the_shared_task_script(gold, system, aligned):
+    scores = evaluate_treebanks(build_treebank([_tokens(gold)]), build_treebank([_tokens(system)]))["Words"]
+    n_gold = sum(max(1, len(t.split(" ")) - 1) for t in gold)
+    n_system = sum(max(1, len(t.split(" ")) - 1) for t in system)
+    assert (scores["precision"], scores["recall"], scores["f1"]) == (
+        aligned / n_system, aligned / n_gold, 2 * aligned / (n_gold + n_system))
+
+
 def test_multiword_words_align_by_their_forms(tmp_path):
     gold_path = tmp_path / "gold.conllu"
     gold_path.write_text(GOLD_MWT.split("\n\n")[0] + "\n\n", encoding="utf-8")  # "Don't stop."
@@ -162,6 +192,13 @@ def test_bench_ud_end_to_end_then_kept(invoke, tmp_path):
     page = (out / "report.html").read_text()
     assert 'id="plot-scores"' in page and 'id="plot-speed"' in page and "http" not in page.split("<body>")[0]
     assert "Gold words" in result.stdout and "Raw text" in result.stdout
+    # what the engine predicted, written out, scores the same with evaluate-conllu (another implementation)
+    rescored = invoke("evaluate-conllu", "--gold", data, "--pred", out / "predictions" / "spacy-sm.gold-words.conllu",
+                      "--json")
+    assert rescored.exit_code == 0, rescored.output
+    assert {m: round(100 * s["accuracy"], 2) for m, s in json.loads(rescored.stdout).items()
+            if m in spacy["gold_words"]} == spacy["gold_words"]
+    assert (out / "predictions" / "nltk.raw-text.conllu").is_file()
 
     again = invoke("bench", "ud", "--data", data, "--engines", "nltk", "--out", out)
     assert again.exit_code == 0
@@ -211,6 +248,10 @@ def test_bench_ner_end_to_end(invoke, tmp_path):
     assert scores["types"]["LOC"]["f1"] == 1.0 and scores["micro"]["f1"] >= 0.75
     if rows["nltk"]["status"] == "unavailable":  # ne_chunk's data is not installed here
         assert "maxent_ne_chunker_tab" in rows["nltk"]["error"] and "nltk.download(" in rows["nltk"]["error"]
+    rescored = invoke("evaluate-ner", "--gold", data, "--pred", out / "predictions" / "spacy-sm.jsonl", "--json",
+                      "--map", ",".join(f"{k}={v}" for k, v in scores["mapping"].items()))
+    assert rescored.exit_code == 0, rescored.output
+    assert json.loads(rescored.stdout)["micro"] == scores["micro"]
     report = (out / "report.md").read_text()
     assert "GPE=LOC" in report and "PERSON=PER" in report and "CARDINAL" in report
     page = (out / "report.html").read_text()
@@ -272,7 +313,8 @@ def test_nltk_ne_chunk_labels_are_mapped(tmp_path, monkeypatch):
     data = tmp_path / "small.iob2"
     data.write_text("".join("".join(f"{t}\t{g}\n" for t, g in zip(text.split(), tags.split())) + "\n"
                             for text, tags in (NER[0], NER[2])), encoding="utf-8")
-    result = ner.run_engine({"data": str(data), "library": "nltk", "engine": "nltk", "model": None}, lambda phase: None)
+    result = ner.run_engine({"data": str(data), "library": "nltk", "engine": "nltk", "model": None,
+                             "predictions": str(tmp_path / "predictions")}, lambda phase: None)
     scores = result["scores"]
     assert (scores["gold_entities"], scores["pred_entities"], scores["correct"]) == (4, 4, 4)
     assert scores["mapping"]["ORGANIZATION"] == "ORG" and scores["mapping"]["GSP"] == "LOC"

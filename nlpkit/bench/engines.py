@@ -10,6 +10,7 @@ own, a crash costs one row), keeps finished engines between runs, and writes
 ``results.json``, ``report.md`` and ``report.html``. Layout of ``--out``::
 
     engines/NAME.json   one finished engine's figures (kept between runs)
+    predictions/        what each engine predicted (CoNLL-U, JSONL), for evaluate-conllu/-ner
     logs/NAME.log       what its process printed
     results.json, report.md, report.html
 """
@@ -182,7 +183,7 @@ def run_benchmark(bench: Benchmark, options: EngineOptions, listener: Listener |
     started = time.perf_counter()
     engines = select_engines(options.engines)
     out = Path(options.out)
-    for sub in ("engines", "logs"):
+    for sub in ("engines", "logs", "predictions"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     source = resolve_data(bench.dataset, options.data, options.split)
     if source.notice:
@@ -238,7 +239,7 @@ def run_engine(bench: Benchmark, engine: Engine, data_info: dict, out: Path, for
     spec_path = out / "logs" / f"{engine.name}.spec.json"
     write_json(spec_path, {"entry": bench.entry, "engine": engine.name, "library": engine.library, "model": model,
                            "data": data_info["path"], "limit": data_info["limit"], "result": str(result_path),
-                           "run_key": run_key})
+                           "predictions": str(out / "predictions"), "run_key": run_key})
     log_path = out / "logs" / f"{engine.name}.log"
     started = time.perf_counter()
     rc = run_worker(spec_path, log_path, lambda phase: listener.engine_phase(engine.name, phase))

@@ -9,6 +9,7 @@ not use (spaCy's DATE, MONEY...) is left out and counted in the report.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -112,6 +113,16 @@ def nltk_entities():
     return run
 
 
+def write_predictions(path: Path, token_lists: list[list[str]], entities: list[list[tuple[str, int, int]]]) -> None:
+    """The engine's entities as nlpkit JSONL (its own labels), so evaluate-ner can score them again."""
+    from nlpkit.files import atomic_write_bytes
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"tokens": tokens, "ents": [{"start": s, "end": e, "label": label} for label, s, e in ents]})
+             for tokens, ents in zip(token_lists, entities)]
+    atomic_write_bytes(path, ("\n".join(lines) + "\n").encode("utf-8"))
+
+
 def run_engine(spec: dict, emit) -> dict:
     emit("load")
     gold = _gold(Path(spec["data"]), spec.get("limit"))
@@ -123,6 +134,7 @@ def run_engine(spec: dict, emit) -> dict:
     emit("entities")
     predicted, seconds = timed(entities, token_lists)
     pred = [Sentence(g.location, g.n_tokens, ents) for g, ents in zip(gold, predicted)]
+    write_predictions(Path(spec["predictions"]) / f"{spec['engine']}.jsonl", token_lists, predicted)
     mapping = MAPPINGS[spec["library"]]
     scores = score_entities(gold, pred, mapping)
     n_words = sum(len(t) for t in token_lists)

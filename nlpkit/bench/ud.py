@@ -194,6 +194,21 @@ class NltkAnnotator:
         return self._annotate(forms, tokens)
 
 
+def write_predictions(path: Path, sentences: list[list[Word]], with_heads: bool) -> None:
+    """The engine's sentences as CoNLL-U (nlpkit's writer), so evaluate-conllu can score them again."""
+    from nlpkit.conllu import sentence_blocks
+    from nlpkit.files import atomic_write_bytes
+
+    blocks = []
+    for k, words in enumerate(sentences, 1):
+        record = {"id": str(k), "tokens": [w.form for w in words], "lemma": [w.lemma for w in words],
+                  "upos": [w.upos for w in words], "pos": [w.xpos for w in words]}
+        if with_heads:  # conllu's records: 0-based heads, a root points at itself
+            record["deps"] = [{"head": i if w.head == 0 else w.head - 1, "dep": w.deprel} for i, w in enumerate(words)]
+        blocks += sentence_blocks(record)
+    atomic_write_bytes(path, "".join(blocks).encode("utf-8"))
+
+
 def annotator(spec: dict):
     return NltkAnnotator() if spec["library"] == "nltk" else SpacyAnnotator(spec["model"])
 
@@ -219,16 +234,19 @@ def run_engine(spec: dict, emit) -> dict:
     engine.raw_text(documents[:3])
     has_parser = spec["library"] != "nltk"
     metrics = TAG_METRICS if has_parser else ("UPOS", "XPOS", "Lemmas")
+    Path(spec["predictions"]).mkdir(parents=True, exist_ok=True)
 
     emit("gold words")
     predicted, gold_seconds = timed(engine.gold_words, word_lists)
     system = build_treebank([Token(w.form, [w]) for w in sentence] for sentence in predicted)
     gold_scores = evaluate_treebanks(gold, system, f"{spec['engine']} (gold words)")
+    write_predictions(Path(spec["predictions"]) / f"{spec['engine']}.gold-words.conllu", predicted, has_parser)
 
     emit("raw text")
     predicted, raw_seconds = timed(engine.raw_text, documents)
     system = build_treebank([Token(w.form, [w]) for w in sentence] for sentence in predicted)
     raw_scores = evaluate_treebanks(gold, system, f"{spec['engine']} (raw text)")
+    write_predictions(Path(spec["predictions"]) / f"{spec['engine']}.raw-text.conllu", predicted, has_parser)
 
     result = {
         "engine": spec["engine"],
