@@ -131,7 +131,9 @@ def data_line(results: dict) -> str:
     if d.get("documents"):
         what += f", {d['documents']:,} documents"
     limit = f" (--limit {d['limit']:,}: the first sentences only)" if d.get("limit") else ""
-    return f"{d['path']} ({d['origin']}{', ' + d['split'] + ' split' if d.get('split') else ''}): {what}{limit}"
+    # the dataset's name only when nlpkit found the file itself (--data may be any treebank)
+    known = f"; {results['dataset']}" if d["origin"] != "--data" else ""
+    return f"{d['path']} ({d['origin']}{', ' + d['split'] + ' split' if d.get('split') else ''}): {what}{limit}{known}"
 
 
 # --------------------------------------------------------------------------- terminal
@@ -165,7 +167,7 @@ def _md_table(t: Table) -> list[str]:
 def render_markdown(results: dict) -> str:
     name = "UD English-EWT" if results["benchmark"] == "ud" else "named entities"
     out = [f"# Linguistic benchmark: {name}", "",
-           f"- **Data**: {data_line(results)}; {results['dataset']}.",
+           f"- **Data**: {data_line(results)}.",
            f"- **Machine**: {_hardware_line(results)}; each engine in its own process, one thread.",
            f"- **Time**: {results['wall_seconds']:,.0f} s for this invocation (engines kept from an earlier run are "
            "not re-timed).", ""]
@@ -306,7 +308,7 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
     name = "UD English-EWT" if results["benchmark"] == "ud" else "named entities"
     parts = ["<!doctype html><html><head><meta charset=utf-8>", f"<title>nlpkit bench {e(results['benchmark'])}</title>",
              f"<style>{_CSS}</style></head><body>", f"<h1>Linguistic benchmark: {e(name)}</h1>",
-             f"<p><b>Data</b>: {e(data_line(results))}; {e(results['dataset'])}.<br><b>Machine</b>: "
+             f"<p><b>Data</b>: {e(data_line(results))}.<br><b>Machine</b>: "
              f"{e(_hardware_line(results))}; each engine in its own process.</p>"]
     parts += [_html_table(t) for t in tables(results)]
     published = published_spacy(results)
