@@ -318,3 +318,21 @@ def test_nltk_ne_chunk_labels_are_mapped(tmp_path, monkeypatch):
     scores = result["scores"]
     assert (scores["gold_entities"], scores["pred_entities"], scores["correct"]) == (4, 4, 4)
     assert scores["mapping"]["ORGANIZATION"] == "ORG" and scores["mapping"]["GSP"] == "LOC"
+
+
+def test_an_engine_that_is_not_installed_is_a_row_not_a_failure(invoke, tmp_path, monkeypatch):
+    from nlpkit.errors import ResourceMissing
+
+    def missing():
+        raise ResourceMissing("no spaCy en_core_web_md pipeline found; install it with: python -m spacy download "
+                              "en_core_web_md")
+
+    monkeypatch.setattr("nlpkit.resources.spacy_english_md", missing)
+    out = tmp_path / "out"
+    result = invoke("bench", "ud", "--data", write_conllu(tmp_path / "small.conllu"), "--engines", "spacy-md",
+                    "--out", out)
+    assert result.exit_code == 0, result.output
+    row = json.loads((out / "results.json").read_text())["engines"][0]
+    assert (row["engine"], row["status"]) == ("spacy-md", "unavailable")
+    assert "python -m spacy download en_core_web_md" in row["error"]
+    assert "`spacy-md`: unavailable (no spaCy en_core_web_md pipeline found" in (out / "report.md").read_text()
