@@ -85,10 +85,14 @@ def _sentence_item(block, name, field, bad_input_class):
         return f"{name}:{e.lineno}", bad_input_class(e.problem)
 
 
-def comment_pair(line: str) -> tuple[str, str] | None:
-    """``# key = value`` -> (key, value); None for a comment without ``=``."""
+def add_comment(line: str, comments: dict[str, str]) -> bool:
+    """Keep a ``# key = value`` line's first value in `comments`; whether the line was a comment."""
+    if not line.startswith("#"):
+        return False
     key, sep, value = line[1:].partition("=")
-    return (key.strip(), value.strip()) if sep else None
+    if sep:
+        comments.setdefault(key.strip(), value.strip())
+    return True
 
 
 def parse_sentence(block: list[tuple[int, str]], default_id: str, field: str = "text") -> dict:
@@ -99,10 +103,7 @@ def parse_sentence(block: list[tuple[int, str]], default_id: str, field: str = "
     for lineno, line in block:
         if line.startswith("\x00"):
             raise _BadLine(lineno, line[1:])
-        if line.startswith("#"):
-            pair = comment_pair(line)
-            if pair:
-                comments.setdefault(*pair)
+        if add_comment(line, comments):
             continue
         columns = line.split("\t")
         if len(columns) != 10:

@@ -117,16 +117,13 @@ def read_conllu_tokens(path: str) -> Iterator[tuple[str, dict[str, str], list[To
 
 
 def _block_tokens(block: list[str], location: str) -> tuple[str, dict[str, str], list[Token]]:
-    from nlpkit.conllu import comment_pair
+    from nlpkit.conllu import add_comment
 
     comments: dict[str, str] = {}
     tokens: list[Token] = []
     mwt_end = 0
     for line in block:
-        if line.startswith("#"):
-            pair = comment_pair(line)
-            if pair:
-                comments.setdefault(*pair)
+        if add_comment(line, comments):
             continue
         columns = line.split("\t")
         word_id = columns[0]
