@@ -21,7 +21,6 @@ import importlib
 import importlib.util
 import json
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -255,23 +254,11 @@ def run_engine(bench: Benchmark, engine: Engine, data_info: dict, out: Path, for
 
 
 def run_worker(spec_path: Path, log_path: Path, on_phase: Callable[[str], None]) -> int:
-    """`python -m nlpkit.bench.engines SPEC`; its phases to `on_phase`, everything it prints to the log."""
+    """`python -m nlpkit.bench.engines SPEC`, one thread for the libraries that would take every core."""
+    from nlpkit.bench.process import run_module
+
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "nlpkit.bench.engines", str(spec_path)],
-                                   stdout=subprocess.PIPE, stderr=log, env=env, text=True)
-        assert process.stdout is not None
-        try:
-            for line in process.stdout:
-                try:
-                    on_phase(json.loads(line)["phase"])
-                except (ValueError, KeyError):
-                    pass
-            return process.wait()
-        finally:  # interrupted (Ctrl-C, SIGTERM): the engine's process goes too
-            if process.poll() is None:
-                process.terminate()
-                process.wait()
+    return run_module("nlpkit.bench.engines", spec_path, log_path, env, on_phase)
 
 
 def timed(function, *args):

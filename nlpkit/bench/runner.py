@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from pathlib import Path
 from nlpkit.bench import data as bench_data
 from nlpkit.bench import references as bench_references
 from nlpkit.bench.methods import Method, registered, select, vectors_settings
+from nlpkit.bench.process import run_module
 from nlpkit.errors import NlpkitError
 from nlpkit.files import read_cached_json
 
@@ -283,21 +283,7 @@ def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Liste
     started = time.perf_counter()
     # PYTHONHASHSEED: gensim and fastText hash words; a fixed seed makes runs repeatable
     env = {**os.environ, "PYTHONHASHSEED": str(seed)}
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "nlpkit.bench.worker", str(spec_path)],
-                                   stdout=subprocess.PIPE, stderr=log, env=env, text=True)
-        assert process.stdout is not None
-        try:
-            for line in process.stdout:
-                try:
-                    listener.method_phase(name, json.loads(line)["phase"])
-                except (ValueError, KeyError):
-                    pass
-            rc = process.wait()
-        finally:  # interrupted (Ctrl-C, SIGTERM): the worker process goes too
-            if process.poll() is None:
-                process.terminate()
-                process.wait()
+    rc = run_module("nlpkit.bench.worker", spec_path, log_path, env, lambda phase: listener.method_phase(name, phase))
     return rc, round(time.perf_counter() - started, 1), log_path
 
 

@@ -1,0 +1,30 @@
+"""One benchmark step in a fresh Python process: its progress lines read as they come, its output in a log."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+
+def run_module(module: str, spec_path: Path, log_path: Path, env: dict[str, str],
+               on_phase: Callable[[str], None]) -> int:
+    """``python -m MODULE SPEC`` with stderr in `log_path`; each ``{"phase": ...}`` line it prints goes to
+    `on_phase`. Returns its exit code; if this process is interrupted (Ctrl-C, SIGTERM), the child goes too."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen([sys.executable, "-m", module, str(spec_path)],
+                                   stdout=subprocess.PIPE, stderr=log, env=env, text=True)
+        assert process.stdout is not None
+        try:
+            for line in process.stdout:
+                try:
+                    on_phase(json.loads(line)["phase"])
+                except (ValueError, KeyError, TypeError):
+                    pass
+            return process.wait()
+        finally:
+            if process.poll() is None:
+                process.terminate()
+                process.wait()
