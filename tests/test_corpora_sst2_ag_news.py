@@ -13,23 +13,14 @@ import json
 import zipfile
 
 import pytest
-from test_corpora import Server, md5  # the same local server as the imdb tests
+import test_corpora
+from test_corpora import md5
 
 from nlpkit import corpora
 
-
-@pytest.fixture
-def server():
-    s = Server()
-    yield s
-    s.close()
-
-
-@pytest.fixture
-def home(tmp_path, monkeypatch):
-    path = tmp_path / "home"
-    monkeypatch.setenv("NLPKIT_HOME", str(path))
-    return path
+# the same local HTTP server and empty cache as the imdb tests
+server = test_corpora.server
+home = test_corpora.home
 
 
 def split(home, name: str, which: str) -> list[dict]:
