@@ -20,7 +20,7 @@ from nlpkit.lm.decoding import Decoding, generate  # noqa: E402
 from nlpkit.lm.model import LanguageModel  # noqa: E402
 from nlpkit.models import load_model, model_class, save_model  # noqa: E402
 from tests.conftest import parse_jsonl, write_jsonl  # noqa: E402
-from tests.test_neural import LABELS, RECORDS, Interrupted  # noqa: E402
+from tests.test_neural import LABELS, RECORDS, Interrupted, one_thread  # noqa: E402,F401  (one_thread: autouse)
 
 # every word has one successor, so a model that learns the corpus is certain of every next token
 SENTENCE = "one two three four five six seven eight"
@@ -28,14 +28,6 @@ CORPUS = [{"text": SENTENCE}] * 16
 TINY_LSTM = dict(arch="lstm", dim=16, hidden=32, layers=1, context=8, dropout=0.0, emb_dropout=0.0, min_count=1,
                  epochs=30, lr=1e-2, batch_size=4, warmup=0.0, schedule="constant", seed=0, threads=1, device="cpu")
 TINY_GPT = {**TINY_LSTM, "arch": "transformer", "heads": 2, "layers": 2, "positions": "sinusoidal"}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -259,3 +251,30 @@ def test_bad_input_one_line_and_exit_code(invoke, tmp_path, lm_dir):
     assert result.exit_code == 1 and "not a model directory" in result.stderr
     gpt = invoke("lm", "train", "--arch", "transformer", "--dim", "10", "--heads", "4", "-o", tmp_path / "g", broken)
     assert gpt.exit_code == 2 and "--dim 10 must be a multiple of --heads 4" in gpt.stderr
+
+
+def test_kneser_ney_trigram_equals_nltk_and_the_unigram_is_add_one():
+    from nltk.lm import KneserNeyInterpolated
+    from nltk.lm.preprocessing import padded_everygram_pipeline
+
+    from nlpkit.lm.ngram import KneserNeyTrigram, UnigramLM
+
+    train = [s.split() for s in ("the cat sat on the mat", "the dog sat on the log", "a cat and a dog", "the end")]
+    test = [s.split() for s in ("the cat sat on the log", "a dog sat", "the mat")]
+    reference = KneserNeyInterpolated(3)
+    reference.fit(*padded_everygram_pipeline(3, train))
+    ours = KneserNeyTrigram().fit(train)
+    for sentence in test:
+        padded = ["<s>", "<s>", *sentence, "</s>"]
+        for a, b, w in zip(padded, padded[1:], padded[2:]):
+            assert ours.prob(w, a, b) == pytest.approx(reference.score(w, [a, b]), rel=1e-12), (a, b, w)
+    unigram = UnigramLM().fit(train, vocabulary=[])
+    nll, n = unigram.nll(["cat", "zebra"])
+    denominator = sum(len(s) + 1 for s in train) + len({w for s in train for w in s}) + 1  # tokens + vocabulary (END too)
+    # cat twice, zebra never, the end of a record four times: add one to each
+    assert n == 3 and nll == pytest.approx(-math.log(3 / denominator) - math.log(1 / denominator) - math.log(5 / denominator))
+
+
+def test_a_time_budget_ends_the_run_after_the_step_past_it():
+    model = LanguageModel(**{**TINY_LSTM, "epochs": 5, "time_budget": 1e-9}).fit(CORPUS, valid=CORPUS[:2])
+    assert len(model.history_) == 1 and model.history_[0]["step"] == 1 and "valid_perplexity" in model.history_[0]

@@ -62,6 +62,7 @@ def _cutoffs(ctx, param, value):
 @click.option("--schedule", type=click.Choice(["cosine", "linear", "constant"]), default=None, help="Decay after the warm-up (default cosine).")
 @click.option("--weight-decay", type=click.FloatRange(min=0), default=None, help="AdamW weight decay (default 0.01).")
 @click.option("--patience", type=click.IntRange(min=0), default=None, help="Early stopping: epochs without a lower validation loss, 0: off.")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=None, metavar="SECONDS", help="Stop training after this many seconds (the epoch in progress is validated and kept).")
 @click.option("--valid", "valid_path", type=click.Path(exists=True, dir_okay=False), default=None, help="Validation records; default: a seeded --valid-fraction of the inputs.")
 @click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.05, show_default=True, help="Records held out for validation perplexity when --valid is absent (0: none).")
 @click.option("--device", default=None, metavar="DEVICE", help=DEVICE_HELP)

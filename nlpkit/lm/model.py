@@ -77,6 +77,7 @@ class LMParams(TrainLoopParams):
     warmup: float = 0.05  # share of the steps with a linear warm-up
     schedule: str = "cosine"  # decay after the warm-up: cosine | linear | constant
     weight_decay: float = 0.01
+    time_budget: float | None = None  # seconds of training, then the epoch in progress ends (None: no limit)
     # the loop's defaults for language models
     epochs: int = 3
     lr: float = 2e-3
@@ -108,7 +109,9 @@ class LanguageModel(LMParams):
 
     # -- fit
 
-    def fit(self, records, valid=None, field: str = "text") -> "LanguageModel":
+    def fit(self, records, valid=None, field: str = "text", vocabulary_records=None) -> "LanguageModel":
+        """Train on `records` (validation perplexity on `valid`); the word vocabulary comes from
+        `vocabulary_records` when given (e.g. a larger corpus than one trains on), else from `records`."""
         from nlpkit.device import resolve_device, seed_everything, set_threads
 
         self.check()
@@ -120,7 +123,7 @@ class LanguageModel(LMParams):
         if snapshot is not None:
             self._restore(snapshot)
         else:
-            self._build(records, field)
+            self._build(records if vocabulary_records is None else list(vocabulary_records), field)
         train = self._windows(records, field, keep_tail=False)
         if len(train.stream) == len(records):  # <eos> after each record, and nothing else
             raise LMError("no tokens to train on: the corpus is empty")
@@ -130,7 +133,8 @@ class LanguageModel(LMParams):
         started = time.perf_counter()
         result = train_loop(LMTask(self, train, valid_windows), self, self.device_, RunDirectory(self.run_dir, self._write),
                             self._fingerprint, resume_from=snapshot, progress=self.show_progress,
-                            on_step=lambda state: after_step(state))  # looked up at each call: tests replace it
+                            on_step=lambda state: after_step(state),  # looked up at each call: tests replace it
+                            time_budget=self.time_budget)
         self.history_, self.best_epoch_ = result.history, result.best_epoch
         self.fit_seconds_ = time.perf_counter() - started
         return self
@@ -225,37 +229,43 @@ class LanguageModel(LMParams):
 
     def score(self, records, field: str = "text", batch_size: int = 32) -> list[tuple[float, int]]:
         """(negative log-likelihood in nats, tokens) of each record on its own (see the module docstring)."""
-        import torch
+        return score_records(self, records, field, batch_size)
 
-        from nlpkit.lm.modules import IGNORE
-        from nlpkit.models.batching import sorted_batches
 
-        eos = self.tokenizer_.eos_id
-        pieces, owners = [], []  # windows of (inputs, targets), and the record each belongs to
-        for i, record in enumerate(records):
-            ids = [eos, *self.tokenizer_.encode(record, field), eos]
-            for start in range(0, len(ids) - 1, self.shape_["context"]):
-                chunk = ids[start : start + self.shape_["context"] + 1]
-                pieces.append((chunk[:-1], chunk[1:]))
-                owners.append(i)
-        totals = np.zeros(len(records))
-        module = self.module_.eval()
-        with torch.inference_mode():
-            for batch in sorted_batches([len(p[0]) for p in pieces], batch_size):
-                width = max(len(pieces[j][0]) for j in batch)
-                inputs = torch.full((len(batch), width), self.tokenizer_.pad_id, dtype=torch.long)
-                targets = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-                for row, j in enumerate(batch):
-                    x, y = pieces[j]
-                    inputs[row, : len(x)] = torch.tensor(x)
-                    targets[row, : len(y)] = torch.tensor(y)
-                log_probs = module.token_log_probs(inputs.to(self.device_), targets.to(self.device_)).sum(1).cpu()
-                for row, j in enumerate(batch):
-                    totals[owners[j]] -= float(log_probs[row])
-        counts = [0] * len(records)
-        for j, owner in enumerate(owners):
-            counts[owner] += len(pieces[j][1])
-        return list(zip(totals.tolist(), counts))
+def score_records(model: LanguageModel, records, field: str = "text", batch_size: int = 32) -> list[tuple[float, int]]:
+    """What LanguageModel.score returns: each record as <eos> w_1 ... w_n <eos>, in windows of the context."""
+    eos, context = model.tokenizer_.eos_id, model.shape_["context"]
+    windows, owners = [], []  # windows of context + 1 tokens, and the record each belongs to
+    for i, record in enumerate(records):
+        ids = [eos, *model.tokenizer_.encode(record, field), eos]
+        for start in range(0, len(ids) - 1, context):
+            windows.append(ids[start : start + context + 1])
+            owners.append(i)
+    nll, counts = [0.0] * len(records), [0] * len(records)
+    for window, owner, log_prob in zip(windows, owners, window_log_probs(model, windows, batch_size)):
+        nll[owner] -= log_prob
+        counts[owner] += len(window) - 1
+    return list(zip(nll, counts))
+
+
+def window_log_probs(model: LanguageModel, windows: list[list[int]], batch_size: int) -> list[float]:
+    """log P(w_1..w_k | w_0) of each window w_0..w_k, computed in length-sorted batches, in input order."""
+    import torch
+
+    from nlpkit.models.batching import sorted_batches
+
+    collate, module = WindowCollate(model.tokenizer_.pad_id), model.module_
+    was_training = module.training
+    module.eval()
+    out = [0.0] * len(windows)
+    with torch.inference_mode():
+        for batch in sorted_batches([len(w) for w in windows], batch_size):
+            tensors = collate([windows[j] for j in batch])
+            sums = module.token_log_probs(tensors["input_ids"].to(model.device_), tensors["targets"].to(model.device_)).sum(1)
+            for j, value in zip(batch, sums.tolist()):
+                out[j] = value
+    module.train(was_training)
+    return out
 
 
 def perplexity(nll: float, tokens: int) -> float:
@@ -277,10 +287,6 @@ class Windows:
     def __getitem__(self, i):
         s = self.starts[i]
         return self.stream[s : s + self.context + 1]
-
-    @property
-    def tokens(self) -> int:
-        return sum(len(self[i]) - 1 for i in range(len(self)))
 
 
 @dataclass
@@ -328,18 +334,9 @@ class LMTask:
     def validate(self) -> dict:
         if self.valid is None or not len(self.valid):
             return {}
-        import torch
-
-        module, device = self.module, self.model.device_
-        was_training = module.training
-        module.eval()
-        nll, tokens = 0.0, 0
-        with torch.inference_mode():
-            for start in range(0, len(self.valid), self.model.batch_size):
-                batch = self.collate([self.valid[i] for i in range(start, min(start + self.model.batch_size, len(self.valid)))])
-                nll -= float(module.token_log_probs(batch["input_ids"].to(device), batch["targets"].to(device)).sum())
-                tokens += int((batch["targets"] != -100).sum())
-        module.train(was_training)
+        windows = [self.valid[i] for i in range(len(self.valid))]
+        nll = -sum(window_log_probs(self.model, windows, self.model.batch_size))
+        tokens = sum(len(w) - 1 for w in windows)
         return {"valid_loss": nll / tokens, "valid_perplexity": math.exp(nll / tokens)}
 
     def make_optimizer(self, module):

@@ -140,6 +140,18 @@ class LMHead(nn.Module):
             return self.softmax(states.float(), targets).loss
         return F.cross_entropy(self.proj(states).float(), targets)
 
+    def target_log_probs(self, states, targets):
+        """log P(target) at each position (0 where the target is IGNORE); the adaptive softmax computes
+        only the clusters the targets are in, not the whole distribution."""
+        shape, states, targets = targets.shape, states.reshape(-1, states.size(-1)), targets.reshape(-1)
+        keep = targets != IGNORE
+        out = torch.zeros(targets.shape, dtype=torch.float32, device=states.device)
+        if self.adaptive:
+            out[keep] = self.softmax(states[keep].float(), targets[keep]).output
+        else:
+            out[keep] = F.log_softmax(self.proj(states[keep]).float(), dim=-1).gather(-1, targets[keep].unsqueeze(-1)).squeeze(-1)
+        return out.reshape(shape)
+
     def log_probs(self, states):
         """(..., vocab) log-probabilities."""
         if self.adaptive:
@@ -171,10 +183,7 @@ class LanguageModelNet(nn.Module):
 
     def token_log_probs(self, input_ids, targets):
         """log P(target_t | ids_<=t) for every position (0 where the target is IGNORE)."""
-        log_probs = self.head.log_probs(self.encoder(input_ids))
-        safe = targets.clamp(min=0)
-        picked = log_probs.gather(-1, safe.unsqueeze(-1)).squeeze(-1)
-        return picked.masked_fill(targets == IGNORE, 0.0)
+        return self.head.target_log_probs(self.encoder(input_ids), targets)
 
     def next_log_probs(self, input_ids):
         """(batch, vocab) log-probabilities of the token after each row."""

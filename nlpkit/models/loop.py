@@ -99,8 +99,11 @@ class LoopResult:
 
 def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirectory, fingerprint: str,
                resume_from: Path | None = None, progress: bool = False,
-               on_step: Callable[[LoopState], None] | None = None) -> LoopResult:
-    """Train `task.module` for `params.epochs` epochs; the module ends holding the best weights seen."""
+               on_step: Callable[[LoopState], None] | None = None, time_budget: float | None = None) -> LoopResult:
+    """Train `task.module` for `params.epochs` epochs; the module ends holding the best weights seen.
+
+    `time_budget` (seconds) ends the run after the first optimizer step past it: the epoch
+    in progress is cut there, validated and saved as any other (not repeatable bit for bit)."""
     import torch
     from torch.utils.data import DataLoader
 
@@ -119,6 +122,7 @@ def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirector
         state, best_weights = _resume(task, trainer, resume_from)
     workers = params.workers if params.workers is not None else (2 if on_cuda else 0)
     bar = Progress(progress, task.name, task.unit)
+    started = time.perf_counter()
 
     while state.epoch < params.epochs and not state.stopped:
         epoch_started = time.perf_counter()
@@ -146,6 +150,9 @@ def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirector
                 if on_step is not None:
                     on_step(state)
             bar.advance(n, state.loss_sum / state.seen)
+            if time_budget is not None and state.batch_in_epoch == i + 1 and time.perf_counter() - started >= time_budget:
+                state.stopped = True
+                break
         bar.end_epoch()
 
         # end of epoch: validate, log, keep the best, checkpoint, maybe stop
@@ -165,7 +172,7 @@ def train_loop(task: LoopTask, params: TrainLoopParams, device, run: RunDirector
             run.save(BEST, state)
         else:
             state.bad_epochs += 1
-            state.stopped = bool(params.patience) and state.bad_epochs >= params.patience
+            state.stopped = state.stopped or (bool(params.patience) and state.bad_epochs >= params.patience)
         run.save(LAST, state, trainer)
         bar.epoch_line(row)
 
