@@ -68,8 +68,9 @@ class NltkTagStage(Stage):
             tokens = record.get("tokens")
             new = dict(record)
             if tokens is None or self.retokenize:
+                text = limited_text(record, self.field, self.max_chars)
                 self._tokenizer.ensure_setup()
-                tokens = self._tokenizer.tokenize_texts([limited_text(record, self.field, self.max_chars)])[0][0]
+                tokens = self._tokenizer.tokenize_texts([text])[0][0]
                 new["tokens"] = tokens
             elif not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
                 from nlpkit.errors import RecordError
