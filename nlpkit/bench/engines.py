@@ -170,6 +170,8 @@ class Benchmark:
     entry: str  # "module:function" run in the engine's process: f(spec, emit) -> result dict
     describe_data: Callable[[Path, int | None], dict]  # sentences, words... of the gold file
     references: dict = field(default_factory=dict)
+    # sections the report prints after the tables: [(heading, paragraph), ...]
+    explanations: list = field(default_factory=list)
     # why an engine cannot run this benchmark here (missing data), or None
     unavailable: Callable[[Engine], str | None] = lambda engine: None
 
@@ -202,6 +204,7 @@ def run_benchmark(bench: Benchmark, options: EngineOptions, listener: Listener |
         "data": data_info,
         "dataset": bench.dataset.description,
         "references": bench.references,
+        "explanations": [list(section) for section in bench.explanations],
         "hardware": hardware("cpu"),
         "versions": library_versions("spacy", "nltk", "matplotlib"),
         "engines": rows,

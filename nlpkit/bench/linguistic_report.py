@@ -183,13 +183,8 @@ def render_markdown(results: dict) -> str:
 
 def explanation(results: dict) -> list[str]:
     out = []
-    if results["benchmark"] == "ud":
-        from nlpkit.bench.ud import WHY_SPACY_UAS_IS_LOW
-
-        out += ["## Why spaCy's UAS against UD is low", "", WHY_SPACY_UAS_IS_LOW, "",
-                "NLTK has no parser (UAS and LAS are not scored); its UPOS come from the 12-tag universal "
-                "tagset mapped to UD names, which has no PROPN, AUX, SCONJ or SYM, so UPOS is capped well below "
-                "its XPOS.", ""]
+    for heading, paragraph in results.get("explanations") or []:
+        out += [f"## {heading}", "", paragraph, ""]
     refs = results.get("references") or {}
     if refs:
         out += ["## References", ""]

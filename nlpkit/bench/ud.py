@@ -72,7 +72,12 @@ def describe_data(path: Path, limit: int | None) -> dict:
 
 
 BENCHMARK = Benchmark(name="ud", dataset=DATASET, entry="nlpkit.bench.ud:run_engine", describe_data=describe_data,
-                      references=REFERENCES)
+                      references=REFERENCES, explanations=[
+                          ("Why spaCy's UAS against UD is low", WHY_SPACY_UAS_IS_LOW),
+                          ("NLTK's scores", "NLTK has no parser (UAS and LAS are not scored); its UPOS come from the "
+                           "12-tag universal tagset mapped to UD names, which has no PROPN, AUX, SCONJ or SYM, so UPOS "
+                           "is capped well below its XPOS."),
+                      ])
 
 
 # --------------------------------------------------------------------------- gold
