@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -107,12 +108,13 @@ def test_onnx_needs_a_current_export_and_a_neural_kind(invoke, tmp_path):
     assert result.exit_code == 2 and "no ONNX export (onnx/model.int8.onnx); run `nlpkit export --format onnx" \
         f" --model {gru} --quantize int8` first" in result.stderr
 
-    save_model(model_class("gru")(**dict(RNN, epochs=3)).fit(RECORDS, LABELS), gru / "retrained")
-    (gru / "weights.safetensors").write_bytes((gru / "retrained" / "weights.safetensors").read_bytes())
-    result = invoke("predict", "--model", gru, "--runtime", "onnx", data)
+    # (retraining into the same directory replaces onnx/ with it; an export copied across models is caught)
+    other = save_model(model_class("gru")(**dict(RNN, epochs=3)).fit(RECORDS, LABELS), tmp_path / "other")
+    shutil.copytree(gru / "onnx", other / "onnx")
+    result = invoke("predict", "--model", other, "--runtime", "onnx", data)
     assert result.exit_code == 2
-    assert result.stderr == (f"Error: {gru}: the ONNX export is of other weights than the model's; "
-                             f"run `nlpkit export --format onnx --model {gru}` again\n")
+    assert result.stderr == (f"Error: {other}: the ONNX export is of other weights than the model's; "
+                             f"run `nlpkit export --format onnx --model {other}` again\n")
 
     lr = tmp_path / "lr"
     save_model(model_class("tfidf-lr")().fit(RECORDS, LABELS), lr)

@@ -78,10 +78,8 @@ def app_from_environment():
 
 def pipeline_builder(text: str, field: str):
     """A pipeline string -> Pipeline, each stage parsed by its own command (the click side)."""
-    try:
-        from nlpkit.cli._pipeline import build_pipeline
-    except ImportError:  # before the lead's move of pipeline building to the CLI layer
-        from nlpkit.pipeline import build_pipeline
+    from nlpkit.cli._pipeline import build_pipeline
+
     return build_pipeline(text, field=field)
 
 

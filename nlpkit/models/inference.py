@@ -7,7 +7,8 @@ tokenizer or vocabulary, length-sorted batching, ``predict_proba``) as it is:
   ``Linear``, ``LSTM`` and ``GRU`` layers, done at load time from the fp32 weights in
   a second or so, so nothing new is stored.
 - ``runtime="onnx"``: the module exported once by :func:`export_onnx` (``nlpkit
-  export --format onnx``) into ``MODEL_DIR/onnx/model.onnx`` and run by onnxruntime;
+  export --format onnx``) into ``MODEL_DIR/onnx/model.onnx`` (for BERT with onnxruntime's
+  transformer fusions: fused attention, layer norms, GELU) and run by onnxruntime;
   with ``quantize="int8"`` onnxruntime's own dynamic quantization of that graph,
   ``onnx/model.int8.onnx``. ONNX files are protobuf: nothing is ever unpickled.
 
@@ -150,6 +151,9 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> dict:
     module = model.module_.to("cpu").eval()
     batch = model._collate()([(ids, -1) for ids in model._encode([{"text": t} for t in _TRACE_TEXTS])])
     if manifest["kind"] == "bert":
+        # eager attention traces to the MatMul/Softmax pattern onnxruntime's BERT fuser recognises
+        if hasattr(module, "set_attn_implementation"):
+            module.set_attn_implementation("eager")
         graph, names = _logits_only(module), ["input_ids", "attention_mask"]
     else:
         graph, names = module, ["input_ids", "lengths", "attention_mask"]
@@ -161,25 +165,40 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> dict:
         warnings.simplefilter("ignore")
         torch.onnx.export(graph, example, str(tmp / ONNX_FILE), input_names=names, output_names=["logits"],
                           dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=OPSET, dynamo=False)
+        fused = _fuse_transformer(tmp / ONNX_FILE, module.config) if manifest["kind"] == "bert" else None
         files = [ONNX_FILE]
         if quantize == "int8":
             import logging
 
+            import onnx
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             logging.disable(logging.WARNING)  # its advice to "pre-process" is printed on the root logger
             try:
-                quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8)
+                # fused ops (com.microsoft domain) have no inferred output types: say they are float
+                quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
+                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
             finally:
                 logging.disable(logging.NOTSET)
             files.append(ONNX_INT8_FILE)
         info = {
-            "kind": manifest["kind"], "opset": OPSET, "inputs": names, "outputs": ["logits"], "files": files,
+            "kind": manifest["kind"], "opset": OPSET, "inputs": names, "outputs": ["logits"], "files": files, "fused": fused,
             "weights_sha256": _weights_digest(model_dir), "seconds": round(time.perf_counter() - started, 2),
             "versions": library_versions("torch", "onnx", "onnxruntime"),
         }
         write_json(tmp / EXPORT_MANIFEST, info)
     return info
+
+
+def _fuse_transformer(path: Path, config) -> dict[str, int]:
+    """onnxruntime's BERT graph fusions (attention, embedding and skip layer norms, GELU), in place;
+    returns how many of each it made."""
+    from onnxruntime.transformers import optimizer
+
+    fused = optimizer.optimize_model(str(path), model_type="bert", num_heads=config.num_attention_heads,
+                                     hidden_size=config.hidden_size)
+    fused.save_model_to_file(str(path))
+    return {op: n for op, n in fused.get_fused_operator_statistics().items() if n}
 
 
 def _logits_only(module):
@@ -211,6 +230,8 @@ def OnnxModule(path: str | Path, returns_output_object: bool):
     options = ort.SessionOptions()
     options.intra_op_num_threads = torch.get_num_threads()
     options.inter_op_num_threads = 1
+    # no busy-waiting between ops: on a CPU other work shares, spinning threads take the cores it needs
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     wanted = [i.name for i in session.get_inputs()]  # the exporter drops inputs a graph never reads
 
