@@ -43,6 +43,62 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
     return " ".join("_" + w if w.startswith(LABEL_PREFIX) else w for word in words for w in word.split())
 
 
+FASTTEXT_MAGIC = 793712314  # the first int32 of a fastText .bin
+
+
+def fasttext_bin_problem(path: str | os.PathLike) -> str | None:
+    """Why a fastText .bin cannot be whole, or None when its structure adds up to its size exactly.
+
+    Walks the header, the dictionary and the two matrices' shapes (fastText's
+    FASTTEXT_VERSION 12 layout) without reading the weights.
+    """
+    import mmap
+    import struct
+
+    size = os.path.getsize(path)
+    if size == 0:
+        return "the file is empty"
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        pos = 0
+
+        def take(fmt: str) -> tuple:
+            nonlocal pos
+            n = struct.calcsize(fmt)
+            if pos + n > size:
+                raise EOFError
+            values = struct.unpack_from(fmt, data, pos)
+            pos += n
+            return values
+
+        try:
+            if take("<ii")[0] != FASTTEXT_MAGIC:
+                return "not a fastText model (bad magic number)"
+            take("<12id")  # the training arguments
+            words, nwords, nlabels, _, prune = take("<iiiqq")
+            if not (0 <= nwords <= words and 0 <= nlabels <= words and prune >= -1) or words * 10 > size:
+                return f"impossible dictionary sizes ({words:,} entries in {size:,} bytes)"
+            for _ in range(words):  # each entry: the word, NUL, an int64 count and an int8 type
+                end = data.find(b"\0", pos, min(size, pos + (1 << 20)))
+                if end < 0:
+                    raise EOFError
+                pos = end + 1
+                take("<qb")
+            if prune > 0:
+                take(f"<{2 * prune}i")
+            for _ in range(2):  # the input and the output matrix
+                if take("<?")[0]:
+                    return None  # quantized (.ftz): not checked further
+                rows, cols = take("<qq")
+                if rows < 0 or cols < 0 or pos + 4 * rows * cols > size:
+                    raise EOFError
+                pos += 4 * rows * cols
+        except EOFError:
+            return "the file ends early: it is cut"
+    if pos != size:
+        return f"{size - pos:,} bytes after the end of its structure"
+    return None
+
+
 def _train_and_save(arguments: dict, bin_path: str) -> None:
     import fasttext
 
@@ -140,6 +196,9 @@ class FastTextClassifier(Classifier):
         path = Path(directory) / BIN_FILE
         if not path.is_file():
             raise FileNotFoundError(f"{BIN_FILE} is missing")
+        problem = fasttext_bin_problem(path)
+        if problem is not None:  # fastText itself may crash, or loop for minutes, on a cut file
+            raise ModelError(f"{path}: damaged fastText model ({problem})")
         model = cls(**manifest["params"])
         model.labels_ = list(manifest["labels"])
         model._ft = fasttext.load_model(str(path))
