@@ -1,8 +1,8 @@
 """`nlpkit bench corpus`, references by family, and --set.
 
 The multi-class corpus is real data: the embedded IMDb sample's reviews labelled
-by their star rating in four bins (1-2, 3-4, 7-8, 9-10), given as --train/--test
-files, with a few hundred of the sample's unlabelled reviews as --unlabelled.
+by their star rating in four bins (1-2, 3-4, 7-8, 9-10; scripts/make_star_bins.py),
+given as --train/--test files, with 300 of the sample's unlabelled reviews as --unlabelled.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from nlpkit.cli import cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "imdb-sample"
-BINS = {1: "1-2", 2: "1-2", 3: "3-4", 4: "3-4", 7: "7-8", 8: "7-8", 9: "9-10", 10: "9-10"}
 
 
 def invoke(*args):
@@ -68,14 +67,16 @@ def test_the_imdb_anchors_of_issue_12():
 
 @pytest.fixture(scope="module")
 def stars(tmp_path_factory) -> dict[str, Path]:
-    """train.jsonl / test.jsonl labelled by rating bin, and 300 unlabelled reviews."""
+    """train / test labelled by rating bin (scripts/make_star_bins.py, as docs/benchmarks.md), 300 unlabelled reviews."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_star_bins", REPO / "scripts" / "make_star_bins.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
     directory = tmp_path_factory.mktemp("stars")
-    paths = {}
-    for split in ("train", "test"):
-        paths[split] = directory / f"{split}.jsonl"
-        paths[split].write_text("".join(json.dumps({"id": r["id"], "text": r["text"], "label": BINS[r["rating"]]}) + "\n"
-                                        for r in read(SAMPLE / f"{split}.jsonl.gz")))
-    paths["unsup"] = directory / "unsup.jsonl"
+    script.main(str(SAMPLE), str(directory))
+    paths = {split: directory / f"{split}.jsonl.gz" for split in ("train", "test")}
+    paths["unsup"] = directory / "few-unlabelled.jsonl"
     paths["unsup"].write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in read(SAMPLE / "unsup.jsonl.gz")[:300]))
     return paths
 
