@@ -51,7 +51,10 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file via a temporary name in the same directory, then rename."""
     path = Path(path)
     remove_stale_temporaries(path.parent, f".{path.name}.")
-    fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(f".{path.name}."), dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=temporary_prefix(f".{path.name}."), dir=path.parent)
+    except OSError as e:
+        raise cannot_create(path, e) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a model is for others to read too
         with os.fdopen(fd, "wb") as f:
@@ -62,6 +65,11 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         if isinstance(e, OSError) and e.filename is None:
             e.filename = str(path)  # a full disk's write error names no file: name it
         raise
+
+
+def cannot_create(dest: Path, e: OSError) -> OutputError:
+    """A read-only (or missing) directory refused the temporary: name what was to be written, not the temporary."""
+    return OutputError(f"{dest}: cannot create it in {dest.parent} ({e.strerror or e})")
 
 
 def temporary_prefix(stem: str, what: str = "tmp") -> str:
@@ -317,8 +325,8 @@ class AtomicDirectory:
         remove_stale_temporaries(self.dest.parent, f".{self.dest.name}.")
         try:
             self.tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(f".{self.dest.name}."), dir=self.dest.parent))
-        except OSError as e:  # a read-only directory: name what was to be written, not the temporary
-            raise OutputError(f"{self.dest}: cannot create it in {self.dest.parent} ({e.strerror or e})") from None
+        except OSError as e:
+            raise cannot_create(self.dest, e) from None
         self.tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700
         return self.tmp
 
