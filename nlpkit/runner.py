@@ -68,6 +68,9 @@ class RunOptions:
     executor: str = "local"
     address: str | None = None
     ordered: bool = False
+    #: longest text a record may hold for the stages that check it (spaCy, NLTK); None: their
+    #: default (1,000,000 characters, spaCy's own limit); 0: no limit (see nlpkit/limits.py)
+    max_chars: int | None = None
 
 
 def option_names() -> tuple[str, ...]:
@@ -293,6 +296,15 @@ def refuse_output_as_input(options: RunOptions) -> None:
             raise UsageError(f"-o {options.output} is also an input: write to another file (and rename it after)")
 
 
+def set_max_chars(stage: Stage, max_chars: int | None) -> None:
+    """Give every stage that checks text lengths (a `max_chars` attribute) the run's limit."""
+    if max_chars is None:
+        return
+    for part in [sub for _, sub in getattr(stage, "stages", [])] or [stage]:
+        if hasattr(part, "max_chars"):
+            part.max_chars = max_chars or None
+
+
 def check_options(options: RunOptions) -> None:
     if options.executor not in EXECUTORS:
         raise UsageError(f"unknown executor {options.executor!r} (choose from {', '.join(EXECUTORS)})")
@@ -319,6 +331,7 @@ def run_stage(
     (``embed docvec --npy`` writes an array, not records).
     """
     check_options(options)
+    set_max_chars(stage, options.max_chars)
     if options.executor in REMOTE_EXECUTORS:
         import importlib
 

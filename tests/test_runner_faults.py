@@ -163,3 +163,18 @@ def test_an_output_under_a_regular_file_names_the_path(invoke, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith(f"Error: -o {tmp_path / 'file' / 'out.jsonl'}: ")
     assert "unexpected" not in result.stderr
+
+
+def test_max_chars_reaches_every_stage_of_a_pipeline(invoke):
+    result = invoke("run", "--pipeline", "clean | tokenize", "--max-chars", "5", "--on-error", "skip",
+                    input='{"text": "aaaa bbbb"}\n{"text": "ok"}\n')
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == '{"text":"ok","tokens":["ok"]}\n'
+    assert result.stderr == ("run: skipped 1 bad record(s); first: stdin:1: tokenize: text of 9 characters is over "
+                             "--max-chars 5 (split the document, or raise --max-chars)\n")
+
+
+def test_max_chars_0_is_no_limit(invoke):
+    result = invoke("tokenize", "--engine", "regex", "--max-chars", "0", "--format", "text", input="a " * 600_000 + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("a") == 600_000

@@ -56,6 +56,9 @@ def stage_options(f):
         click.option("--address", default=None, metavar="ADDR",
                      help="Ray cluster to use with --executor ray (default: $RAY_ADDRESS, else a local Ray started for the run)."),
         click.option("--ordered", is_flag=True, help="With --executor ray and no -o: stream records back to stdout in input order."),
+        click.option("--max-chars", type=click.IntRange(min=0), default=None, metavar="N",
+                     help="Longest text a record may hold for the spaCy and NLTK stages; a longer one is a bad record "
+                          "(--on-error skip skips it). 0: no limit.  [default: 1,000,000, spaCy's limit]"),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)
