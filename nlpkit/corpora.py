@@ -396,7 +396,7 @@ def _record(split: str, folder: str, number: str, rating: str, raw: bytes, where
 def _reviews_from_tar(path: Path) -> Iterator[tuple[str, tuple, dict]]:
     try:
         archive = tarfile.open(path, "r:*")
-    except (tarfile.ReadError, EOFError, OSError) as e:
+    except (tarfile.ReadError, EOFError, OSError):
         # tarfile's own message lists every compression it tried, one line each
         raise InputError(str(path), "not a (gzip) tar archive") from None
     with archive:

@@ -81,7 +81,7 @@ def remove_stale_temporaries(directory: str | os.PathLike, stem: str) -> None:
     """Delete STEM{tmp,old}-PID-* entries in `directory` whose process is gone (a kill -9 leaves them)."""
     pattern = re.compile(rf"^{re.escape(stem)}(?:tmp|old)-(\d+)-")
     try:
-        entries = list(os.scandir(directory))
+        entries = list(os.scandir(os.fspath(directory)))
     except OSError:
         return
     for entry in entries:
@@ -136,7 +136,7 @@ def write_npz(path: Path, **arrays: np.ndarray) -> None:
     import io
 
     buffer = io.BytesIO()
-    np.savez(buffer, **arrays)
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
     atomic_write_bytes(path, buffer.getvalue())
 
 

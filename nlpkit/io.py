@@ -17,7 +17,7 @@ import io
 import os
 import sys
 import zlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Union
@@ -65,8 +65,8 @@ def open_binary(path: str | os.PathLike) -> IO[bytes]:
     raw = open(path, "rb")
     if raw.peek(2)[:2] == GZIP_MAGIC:
         unzipped = gzip.GzipFile(fileobj=raw, mode="rb")
-        unzipped.myfileobj = raw  # so that closing it closes the file too
-        return io.BufferedReader(_Read1(unzipped), 1 << 20)  # type: ignore[arg-type]
+        unzipped.myfileobj = raw  # type: ignore[assignment]  # so that closing it closes the file too
+        return io.BufferedReader(_Read1(unzipped), 1 << 20)
     return raw
 
 
@@ -93,7 +93,7 @@ def stdin_binary() -> IO[bytes]:
     stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else io.BytesIO(sys.stdin.read().encode())
     head = stream.peek(2)[:2] if hasattr(stream, "peek") else b""
     if head == GZIP_MAGIC:
-        return gzip.open(stream, "rb")
+        return gzip.open(stream, "rb")  # type: ignore[return-value]
     return stream
 
 
@@ -110,7 +110,11 @@ def _gzip_problem(e: BaseException) -> str:
     return f"damaged gzip data ({e})"
 
 
-def safe_lines(stream: Iterable[bytes]) -> Iterator[bytes | _ReadFailure]:
+# byte lines, where a stream that broke ends with a _ReadFailure (see safe_lines)
+Lines = Iterable[Union[bytes, _ReadFailure]]
+
+
+def safe_lines(stream: Lines) -> Iterator[bytes | _ReadFailure]:
     """A stream's byte lines without a leading UTF-8 BOM; a read that breaks ends them with a _ReadFailure.
 
     Every line read before the break is yielded first, so a truncated gzip keeps what it holds.
@@ -118,7 +122,7 @@ def safe_lines(stream: Iterable[bytes]) -> Iterator[bytes | _ReadFailure]:
     lines = iter(stream)
     try:
         for line in lines:
-            yield line[len(UTF8_BOM):] if line.startswith(UTF8_BOM) else line
+            yield line[len(UTF8_BOM):] if isinstance(line, bytes) and line.startswith(UTF8_BOM) else line
             break
         yield from lines
     except DAMAGED_GZIP_ERRORS as e:
@@ -135,7 +139,7 @@ def _decode(raw: bytes, location: str) -> str:
 # --------------------------------------------------------------------------- readers
 
 
-def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -> Iterator[Item]:
+def read_jsonl_lines(lines: Lines, name: str, first_lineno: int = 1) -> Iterator[Item]:
     """Parse JSON Lines. Blank lines are skipped; each record must be a JSON object.
 
     A stream that breaks (see :func:`safe_lines`) ends with one BadInput at the line it broke on.
@@ -163,7 +167,7 @@ def read_jsonl_lines(lines: Iterable[bytes], name: str, first_lineno: int = 1) -
         yield location, record
 
 
-def read_text_lines(lines: Iterable[bytes], name: str, field: str = "text", first_lineno: int = 1) -> Iterator[Item]:
+def read_text_lines(lines: Lines, name: str, field: str = "text", first_lineno: int = 1) -> Iterator[Item]:
     """Plain text, one document per non-blank line; ``id`` is ``NAME:LINE``."""
     for lineno, raw in enumerate(safe_lines(lines), first_lineno):
         location = f"{name}:{lineno}"
@@ -268,7 +272,7 @@ def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes
     stream = stream if stream is not None else stdin_binary()
     lines = safe_lines(stream)  # read once more by the readers below: harmless, a BOM is gone and a break is kept
     lineno = 0
-    first = b""
+    first: bytes | _ReadFailure = b""
     for first in lines:
         lineno += 1
         if isinstance(first, _ReadFailure):
@@ -278,6 +282,7 @@ def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes
             break
     else:
         return
+    assert isinstance(first, bytes)
     fmt = input_format
     if fmt == "auto":
         fmt = "jsonl" if first.lstrip().startswith(b"{") else "text"
@@ -288,19 +293,19 @@ def read_stdin(field: str = "text", input_format: str = "auto", stream: IO[bytes
         yield from read_text_lines(rest, STDIN_NAME, field, lineno)
     else:
         reader = input_reader(fmt)
-        yield from reader(_StdinAsPath(rest), field, True)  # type: ignore[arg-type]
+        yield from reader(_StdinAsPath(rest), field, True)
 
 
 class _StdinAsPath(str):
     """Lets a registered file reader take stdin's remaining lines in place of a path."""
 
-    def __new__(cls, lines: Iterable[bytes]):
+    def __new__(cls, lines: Lines):
         obj = super().__new__(cls, STDIN_NAME)
         obj.lines = lines  # type: ignore[attr-defined]
         return obj
 
 
-def open_lines(path: str) -> IO[bytes] | Iterable[bytes]:
+def open_lines(path: str) -> "IO[bytes] | _NullContext":
     """Byte lines of a path, or of stdin when a reader was handed stdin (see _StdinAsPath)."""
     if isinstance(path, _StdinAsPath):
         return _NullContext(path.lines)  # type: ignore[attr-defined]
@@ -318,7 +323,7 @@ class _NullContext:
         return False
 
 
-def _chain_first(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+def _chain_first(first: bytes, rest: Lines) -> Iterator[bytes | _ReadFailure]:
     yield first
     yield from rest
 
@@ -343,7 +348,7 @@ def read_items(
 class ItemStream:
     """An iterator over items that names its inputs: ``source`` is "a.jsonl", "a.jsonl, b.jsonl" or "stdin"."""
 
-    def __init__(self, inputs: list[str], items: Iterator[Item]):
+    def __init__(self, inputs: list[str], items: Generator[Item, None, None]):
         names = [STDIN_NAME if spec == "-" else spec for spec in inputs]
         self.source = ", ".join(names) if len(names) <= 3 else f"{', '.join(names[:3])} and {len(names) - 3} more"
         self._items = items
@@ -363,7 +368,8 @@ def source_of(items: Iterable) -> str | None:
     return getattr(items, "source", None)
 
 
-def _read_items(inputs: list[str], field: str, lines: bool, input_format: str, stdin: IO[bytes] | None) -> Iterator[Item]:
+def _read_items(inputs: list[str], field: str, lines: bool, input_format: str,
+                stdin: IO[bytes] | None) -> Generator[Item, None, None]:
     if input_format != "auto" and input_format not in INPUT_FORMATS:
         raise InputError(None, f"unknown input format {input_format!r}")
     for path in expand_inputs(inputs):
@@ -442,7 +448,7 @@ OUTPUT_FORMATS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "text": TextWri
 def open_output(path: str | None) -> IO[bytes]:
     """stdout for None or '-', else the file (gzip when it ends in .gz)."""
     if path in (None, "-"):
-        return sys.stdout.buffer if hasattr(sys.stdout, "buffer") else _TextToBytes(sys.stdout)
+        return sys.stdout.buffer if hasattr(sys.stdout, "buffer") else _TextToBytes(sys.stdout)  # type: ignore[return-value]
     parent = Path(path).parent
     parent.mkdir(parents=True, exist_ok=True)
     if str(path).endswith(".gz"):

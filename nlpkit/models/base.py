@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib
-import json
 import os
 import time
 from collections.abc import Iterable, Sequence
