@@ -236,12 +236,21 @@ def _has_glob(pattern: str) -> bool:
     return any(c in pattern for c in "*?[")
 
 
-def _walk_sorted(directory: str) -> Iterator[str]:
-    """Files under a directory in path order (a/, then b/1.txt, then c.txt), hidden ones skipped."""
+def _walk_sorted(directory: str, seen: set[tuple[int, int]] | None = None) -> Iterator[str]:
+    """Files under a directory in path order (a/, then b/1.txt, then c.txt), hidden ones skipped.
+
+    Only regular files are read (a FIFO or a device in the tree would block or never end), and a
+    directory reached twice through symlinks (a cycle) is walked once.
+    """
+    seen = set() if seen is None else seen
+    info = os.stat(directory)
+    if (info.st_dev, info.st_ino) in seen:
+        return
+    seen.add((info.st_dev, info.st_ino))
     entries = sorted((e for e in os.scandir(directory) if not e.name.startswith(".")), key=lambda e: e.name)
     for entry in entries:
         if entry.is_dir():
-            yield from _walk_sorted(entry.path)
+            yield from _walk_sorted(entry.path, seen)
         elif entry.is_file():
             yield entry.path
 

@@ -180,6 +180,17 @@ def test_jsonl_with_a_bom_on_stdin_and_as_a_file(tmp_path):
         assert [json.loads(line)["text"] for line in result.stdout.splitlines()] == ["hello there", "again"]
 
 
+def test_an_input_directory_with_a_fifo_and_a_symlink_cycle(tmp_path):
+    root = tmp_path / "docs"
+    (root / "sub").mkdir(parents=True)
+    (root / "sub" / "a.txt").write_text("Hello there")
+    (root / "sub" / "up").symlink_to("..")  # a cycle: walked once
+    os.mkfifo(root / "pipe.txt")  # nobody writes to it: reading it would block for ever
+    proc = subprocess.run([*NLPKIT, "clean", str(root)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["id"] for line in proc.stdout.splitlines()] == [str(root / "sub" / "a.txt")]
+
+
 # --------------------------------------------------------------------------- 9, 10, 11: damaged models
 
 
