@@ -212,7 +212,13 @@ def load_model(directory: str | os.PathLike) -> Classifier:
         return cls.load_weights(directory, manifest)
     except NlpkitError:
         raise
-    except (FileNotFoundError, KeyError, ValueError, OSError, MemoryError, TypeError, RuntimeError, AttributeError,
-            IndexError) as e:
+    except Exception as e:
+        if not isinstance(e, LOAD_ERRORS) and type(e).__name__ != "SafetensorError":  # safetensors imported lazily
+            raise
         raise ModelError(f"{directory}: damaged model directory ({type(e).__name__}: {e})") from None
+
+
+# what a kind's reader raises on a damaged directory saved before checksums (the nlpkit readers name the file)
+LOAD_ERRORS = (FileNotFoundError, KeyError, ValueError, OSError, MemoryError, TypeError, RuntimeError, AttributeError,
+               IndexError)
 
