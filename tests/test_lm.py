@@ -278,3 +278,13 @@ def test_kneser_ney_trigram_equals_nltk_and_the_unigram_is_add_one():
 def test_a_time_budget_ends_the_run_after_the_step_past_it():
     model = LanguageModel(**{**TINY_LSTM, "epochs": 5, "time_budget": 1e-9}).fit(CORPUS, valid=CORPUS[:2])
     assert len(model.history_) == 1 and model.history_[0]["step"] == 1 and "valid_perplexity" in model.history_[0]
+
+
+def test_the_head_takes_a_training_batch_of_one():
+    from nlpkit.models.lm_classifier import LMClassifierModule
+
+    shape = {"arch": "lstm", "vocab_size": 11, "dim": 4, "hidden": 4, "layers": 1, "dropout": 0.0, "emb_dropout": 0.0,
+             "tie_weights": True, "adaptive_softmax": False, "pad_id": 0}
+    module = LMClassifierModule(shape, n_labels=2, concat_pooling=True, head_hidden=3, dropout=0.0).train()
+    logits = module(torch.tensor([[2, 5, 6]]), torch.tensor([3]), torch.tensor([[1, 1, 1]]))
+    assert logits.shape == (1, 2) and torch.isfinite(logits).all()

@@ -2,7 +2,7 @@
 
 ``lm`` names a directory ``nlpkit lm train`` wrote; its encoder (embedding and
 LSTM layers, or transformer blocks) and its vocabulary are the start. On top: a
-head of two linear layers. Four steps of Howard & Ruder (2018), each a switch:
+head of two linear layers, each after batch norm and dropout (ULMFiT's). Four steps of Howard & Ruder (2018), each a switch:
 
 - ``concat_pooling``: the text vector is [last state, max over time, mean over
   time] (off: the last state only);
@@ -41,6 +41,16 @@ LAYER_RATE_FACTOR = 2.6  # ULMFiT: each layer group learns 2.6 times slower than
 STLR_CUT, STLR_RATIO = 0.1, 32
 
 
+class BatchNorm(nn.BatchNorm1d):
+    """BatchNorm1d that uses its running statistics for a training batch of one (which has no variance)."""
+
+    def forward(self, x):
+        if self.training and x.size(0) == 1:
+            return nn.functional.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+                                            False, 0.0, self.eps)
+        return super().forward(x)
+
+
 class LMClassifierModule(nn.Module):
     def __init__(self, shape: dict, n_labels: int, concat_pooling: bool, head_hidden: int, dropout: float):
         super().__init__()
@@ -49,8 +59,10 @@ class LMClassifierModule(nn.Module):
         self.concat_pooling = concat_pooling
         self.encoder = build_encoder(shape)
         width = self.encoder.width * (3 if concat_pooling else 1)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, head_hidden), nn.ReLU(),
-                                  nn.Dropout(dropout), nn.Linear(head_hidden, n_labels))
+        # batch norm first, as ULMFiT's head: an LM's states sit near +-1 in many units, and what tells
+        # texts apart is small variation around per-unit offsets that normalising brings out
+        self.head = nn.Sequential(BatchNorm(width), nn.Dropout(dropout), nn.Linear(width, head_hidden), nn.ReLU(),
+                                  BatchNorm(head_hidden), nn.Dropout(dropout), nn.Linear(head_hidden, n_labels))
 
     def layer_groups(self) -> list[list[nn.Module]]:
         return [*self.encoder.layer_groups(), [self.head]]
