@@ -182,3 +182,29 @@ def test_bench_corpus_usage_errors(stars, tmp_path):
                     tmp_path / "o")
     assert result.exit_code == 1
     assert f"{bad}:2: not a labelled record (needs a 'text' string and a 'label')" in result.stderr
+
+
+def test_sigterm_during_the_vectors_stops_the_worker_and_leaves_no_temporary_corpus(stars, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "o"
+    process = subprocess.Popen([sys.executable, "-m", "nlpkit", "bench", "corpus", "--train", str(stars["train"]),
+                                "--test", str(stars["test"]), "--unlabelled", str(SAMPLE / "unsup.jsonl.gz"),
+                                "--methods", "w2v-lr", "--out", str(out)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=REPO)
+    deadline = time.monotonic() + 120
+    while not list(out.glob("nlpkit-corpus-*")) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)  # until the worker has written its temporary corpus and trains on it
+    assert list(out.glob("nlpkit-corpus-*")), process.communicate()[1][-2000:]
+    time.sleep(1)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 143, stderr[-2000:]
+    assert not list(out.glob("nlpkit-corpus-*"))  # the worker unwound: its temporary corpus is gone
+    assert not list(out.glob("vectors/*/bench-vectors.json"))  # and no vectors count as finished
+    running = [line for line in subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout.splitlines()
+               if "nlpkit.bench.worker" in line and str(out) in line]
+    assert running == []  # the worker went with the run

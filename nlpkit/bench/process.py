@@ -26,5 +26,9 @@ def run_module(module: str, spec_path: Path, log_path: Path, env: dict[str, str]
             return process.wait()
         finally:
             if process.poll() is None:
-                process.terminate()
-                process.wait()
+                process.terminate()  # the child unwinds (bench.worker removes its temporary files) ...
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:  # ... unless a library holds it in C code
+                    process.kill()
+                    process.wait()

@@ -222,8 +222,12 @@ def run(spec: dict, emit) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    import signal
+
     from nlpkit.files import write_json
 
+    # the parent's terminate() (Ctrl-C, SIGTERM) unwinds like an exception, so temporary files go
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     spec = json.loads(Path(argv[0]).read_text())
     # Progress lines go to the parent on the original stdout; anything a library prints
     # (to Python's stdout or straight to file descriptor 1) lands in the log with stderr.
