@@ -40,7 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from nlpkit import io
-from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, UsageError
+from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, UsageError, describe_os_error
 from nlpkit.files import AtomicFile
 from nlpkit.io import BadInput, Item, Record, Writer, batched
 from nlpkit.records import Skipped
@@ -253,16 +253,12 @@ def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> In
     pending: deque[tuple[list[tuple[str, Record]], Future]] = deque()
     window = jobs * 2  # bounded memory, and the order kept
     error = None
+    submitting: list[tuple[str, Record]] = []
 
     def finish_oldest() -> None:
-        done_batch, future = pending.popleft()
-        try:
-            result = future.result()
-        except BrokenProcessPool:
-            raise NlpkitError(
-                f"{name}: a worker process died (killed, or out of memory) while running the batch "
-                f"that starts at {done_batch[0][0]}; nothing after the previous batch was written"
-            ) from None
+        done_batch, future = pending[0]
+        result = future.result()
+        pending.popleft()
         handle(done_batch, result)
         tick()
 
@@ -270,6 +266,7 @@ def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> In
         for batch in batches:
             kept, error = split_bad(batch)
             if kept:
+                submitting = kept
                 pending.append((kept, pool.submit(_worker_process_batch, [r for _, r in kept])))
             while len(pending) >= window or (error and pending):
                 finish_oldest()
@@ -277,6 +274,14 @@ def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> In
                 break
         while pending:
             finish_oldest()
+    except BrokenProcessPool:
+        # a worker died (killed, out of memory): the pool says so on the next result or submit
+        _stop_workers(pool)
+        first = (pending[0][0] if pending else submitting)[0][0] if (pending or submitting) else "?"
+        raise NlpkitError(
+            f"{name}: a worker process died (killed, or out of memory) while running the batch "
+            f"that starts at {first}; nothing after the previous batch was written"
+        ) from None
     except BaseException:
         _stop_workers(pool)
         raise
@@ -364,7 +369,8 @@ def run_stage(
     except OSError as e:
         if isinstance(e, BrokenPipeError):
             raise
-        raise OutputError(f"-o {options.output}: {e.strerror or e}") from None
+        reason = describe_os_error(e).rsplit(": ", 1)[-1] if e.filename is not None else (e.strerror or str(e))
+        raise OutputError(f"-o {options.output}: {reason}") from None
 
 
 def _stdout():
