@@ -48,7 +48,9 @@ def run(benchmark, data, split, engines, limit, out, force) -> None:
         results = run_benchmark(benchmark, options, listener)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    console = Console(width=max(120, Console().width))
+    from nlpkit.cli._console import stdout_console
+
+    console = stdout_console(min_width=120)
     for table in rich_tables(results):
         console.print(table)
     click.echo(f"results: {Path(out) / 'results.json'}, {Path(out) / 'report.md'}, {Path(out) / 'report.html'}",

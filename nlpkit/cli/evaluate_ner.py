@@ -27,9 +27,9 @@ def evaluate_ner(gold, pred, mapping, as_json):
     if as_json:
         click.echo(json.dumps(scores, indent=2))
         return
-    from rich.console import Console
+    from nlpkit.cli._console import stdout_console
 
-    console = Console(width=max(80, Console().width))
+    console = stdout_console(min_width=80)
     console.print(summary_line(scores))
     console.print(scores_table(scores))
     if scores["ignored"]:
