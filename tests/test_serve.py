@@ -249,6 +249,17 @@ def test_openapi_page_and_explanations(models):
     assert bl.json()["pred"] == "pos" and bl.json()["words"] is None  # no per-word weights in an LSTM
 
 
+def test_serve_refuses_what_it_cannot_serve_before_listening(models, invoke, tmp_path):
+    result = invoke("serve", "--model", f"bl={models['bilstm']}", "--runtime", "onnx")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: {models['bilstm']}: no ONNX export (onnx/model.onnx); "
+                             f"run `nlpkit export --format onnx --model {models['bilstm']}` first\n")
+    result = invoke("serve", "--model", f"a={models['lr']}", "--model", f"a={models['bilstm']}")
+    assert result.exit_code == 2 and result.stderr == "Error: two models are named 'a'; name them with --model NAME=DIR\n"
+    result = invoke("serve", "--model", tmp_path / "missing")
+    assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / 'missing'}: not a model directory (no such directory)\n"
+
+
 # --------------------------------------------------------------------------- a real server
 
 
@@ -259,15 +270,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, models, *extra):
+    def __init__(self, specs: list[str], *extra):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
         self.stderr_path = Path(os.environ.get("TMPDIR", "/tmp")) / f"nlpkit-serve-{self.port}.log"
         self.stderr = open(self.stderr_path, "w+")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "nlpkit", "serve", "--model", f"lr={models['lr']}", "--model", f"bl={models['bilstm']}",
-             "--port", str(self.port), "--threads", "1", *extra], stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
+            [sys.executable, "-m", "nlpkit", "serve", *(f"--model={spec}" for spec in specs),
+             "--port", str(self.port), *extra], stdout=subprocess.DEVNULL, stderr=self.stderr, env=env)
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -298,7 +309,7 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(models):
-    s = Server(models, "--max-wait-ms", "1000", "--max-body-mb", "0.01")
+    s = Server([f"lr={models['lr']}", f"bl={models['bilstm']}"], "--threads", "1", "--max-wait-ms", "1000", "--max-body-mb", "0.01")
     yield s
     s.stop()
 
@@ -323,6 +334,17 @@ def test_a_real_server_predicts_refuses_bad_input_and_logs_json(server):
         ("POST", "/v1/predict", 200), ("POST", "/v1/models/bl/predict", 200), ("POST", "/v1/predict", 400),
         ("POST", "/v1/models/zz/predict", 404), ("POST", "/v1/predict", 413), ("POST", "/v1/models/bl/predict", 200)]
     assert all(a["client"].startswith("127.0.0.1:") and a["ms"] >= 0 for a in access)
+
+
+@pytest.mark.slow
+def test_two_workers_answer_and_stop_on_sigterm(models):
+    s = Server([f"lr={models['lr']}"], "--workers", "2")  # a linear model, no --threads: no torch to import twice
+    with httpx.Client(base_url=s.base, timeout=30) as client:
+        answers = [client.post("/v1/models/lr/predict", json={"text": "a wonderful film"}) for _ in range(6)]
+    assert [a.json()["pred"] for a in answers] == ["pos"] * 6
+    assert s.stop() == 0
+    log = s.stderr_path.read_text()
+    assert log.count('"message": "Started server process') == 2 and '"message": "Started parent process' in log
 
 
 @pytest.mark.slow
