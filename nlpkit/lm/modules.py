@@ -58,6 +58,11 @@ class LSTMEncoder(nn.Module):
         sizes = [dim] + [hidden] * (layers - 1) + [self.width]
         self.rnns = nn.ModuleList(nn.LSTM(sizes[i], sizes[i + 1], batch_first=True) for i in range(layers))
         self.drop = LockedDropout(dropout)
+        # AWD-LSTM's init: small embeddings (torch's N(0, 1) drives the gates into saturation, and a tied
+        # output layer starts with huge logits)
+        with torch.no_grad():
+            self.embedding.weight.uniform_(-0.1, 0.1)
+            self.embedding.weight[pad_id].zero_()
 
     def layer_groups(self) -> list[list[nn.Module]]:
         """Bottom to top: the embedding, then each LSTM layer (ULMFiT's discriminative rates and unfreezing)."""
@@ -97,6 +102,13 @@ class GPTEncoder(nn.Module):
             for _ in range(layers)
         )
         self.norm = nn.LayerNorm(dim)
+        # GPT-2's init of the embeddings: N(0, 0.02) (torch's N(0, 1) starts a tied output layer at logits
+        # of size sqrt(dim), a loss far above log(vocabulary))
+        with torch.no_grad():
+            for table in (self.embedding, self.positions):
+                if table is not None:
+                    table.weight.normal_(0.0, 0.02)
+            self.embedding.weight[pad_id].zero_()
 
     def layer_groups(self) -> list[list[nn.Module]]:
         first = [self.embedding] + ([self.positions] if self.positions is not None else [])
