@@ -289,3 +289,10 @@ def test_the_head_takes_a_training_batch_of_one():
     module = LMClassifierModule(shape, n_labels=2, concat_pooling=True, head_hidden=3, dropout=0.0).train()
     logits = module(torch.tensor([[2, 5, 6]]), torch.tensor([3]), torch.tensor([[1, 1, 1]]))
     assert logits.shape == (1, 2) and torch.isfinite(logits).all()
+
+
+def test_corpus_perplexity_to_a_file(invoke, tmp_path, lm_dir):
+    corpus = write_jsonl(tmp_path / "corpus.jsonl", CORPUS[:2])
+    result = invoke("lm", "perplexity", "--model", lm_dir, "--json", "-o", tmp_path / "ppl.json", corpus)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads((tmp_path / "ppl.json").read_text())["tokens"] == 18

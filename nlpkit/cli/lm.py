@@ -139,10 +139,18 @@ def perplexity(stream, model_dir, per_record, as_json, device, threads):
     if as_json:
         import json
 
-        click.echo(json.dumps(figures))
+        line = json.dumps(figures)
     else:
-        click.echo(f"perplexity {figures['perplexity']:.2f} on {figures['tokens']:,} tokens "
-                   f"({figures['records']:,} records; vocabulary {figures['vocab_size']:,})")
+        line = (f"perplexity {figures['perplexity']:.2f} on {figures['tokens']:,} tokens "
+                f"({figures['records']:,} records; vocabulary {figures['vocab_size']:,})")
+    if stream.output in (None, "-"):
+        click.echo(line)
+    else:  # -o: the figures go to that file (atomically)
+        from pathlib import Path
+
+        from nlpkit.files import atomic_write_bytes
+
+        atomic_write_bytes(Path(stream.output), (line + "\n").encode())
 
 
 @lm.command("generate")
