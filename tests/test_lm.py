@@ -296,3 +296,20 @@ def test_corpus_perplexity_to_a_file(invoke, tmp_path, lm_dir):
     result = invoke("lm", "perplexity", "--model", lm_dir, "--json", "-o", tmp_path / "ppl.json", corpus)
     assert result.exit_code == 0 and result.stdout == ""
     assert json.loads((tmp_path / "ppl.json").read_text())["tokens"] == 18
+
+
+def test_lm_lstm_through_train_and_predict(invoke, tmp_path):
+    LanguageModel(**{**TINY_LSTM, "epochs": 3}).fit(RECORDS).save(tmp_path / "lm")
+    data = write_jsonl(tmp_path / "train.jsonl", [{"id": i, "text": r["text"], "label": y} for i, (r, y) in enumerate(zip(RECORDS, LABELS))])
+    out = tmp_path / "clf"
+    result = invoke("train", "--model", "lm-lstm", "--lm", tmp_path / "lm", "--train", data, "-o", out, "--valid-fraction", "0",
+                    "--epochs", "80", "--lr", "0.02", "--batch-size", "8", "--dropout", "0", "--threads", "1", "--seed", "1",
+                    "--no-gradual-unfreezing", "--no-slanted-triangular", "--no-concat-pooling", "--no-discriminative-lr")
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((out / "nlpkit.json").read_text())
+    assert manifest["kind"] == "lm-lstm" and manifest["params"]["concat_pooling"] is False
+    assert {"weights.safetensors", "vocab.json", "lm-classifier.json", "model-best", "metrics.jsonl"} <= {p.name for p in out.iterdir()}
+    rows = parse_jsonl(invoke("predict", "--model", out, data).stdout)
+    assert [r["pred"] for r in rows] == LABELS and [r["id"] for r in rows] == list(range(8))
+    result = invoke("train", "--model", "lm-lstm", "--train", data, "-o", tmp_path / "x", "--valid-fraction", "0")
+    assert result.exit_code == 1 and "--model lm-lstm needs --lm DIR" in result.stderr
