@@ -58,11 +58,8 @@ class LSTMEncoder(nn.Module):
         sizes = [dim] + [hidden] * (layers - 1) + [self.width]
         self.rnns = nn.ModuleList(nn.LSTM(sizes[i], sizes[i + 1], batch_first=True) for i in range(layers))
         self.drop = LockedDropout(dropout)
-        # AWD-LSTM's init: small embeddings (torch's N(0, 1) drives the gates into saturation, and a tied
-        # output layer starts with huge logits)
-        with torch.no_grad():
-            self.embedding.weight.uniform_(-0.1, 0.1)
-            self.embedding.weight[pad_id].zero_()
+        # torch's N(0, 1) embeddings, not AWD-LSTM's uniform(-0.1, 0.1): in one CPU epoch on IMDb
+        # (benchmarks/bench_lm.py) the latter ended at validation perplexity 429.3 against 294.6
 
     def layer_groups(self) -> list[list[nn.Module]]:
         """Bottom to top: the embedding, then each LSTM layer (ULMFiT's discriminative rates and unfreezing)."""
