@@ -129,10 +129,10 @@ def run_model(name: str, model, train: tuple[list, list], test: tuple[list, list
         "n_train": len(train[1]),
         "n_test": len(test[1]),
         "accuracy": float(np.mean([p == t for p, t in zip(predictions, test[1])])),
-        "train_seconds": round(train_seconds, 1),
+        "train_seconds": round(train_seconds, 3),
         "optimizer_steps": steps,
         "steps_per_second": round(steps / train_seconds, 2),
-        "predict_seconds": round(predict_seconds, 1),
+        "predict_seconds": round(predict_seconds, 3),
         "test_docs_per_second": round(len(test[1]) / predict_seconds, 1),
         "peak_gpu_mb": round(torch.cuda.max_memory_allocated(device) / 2**20, 1) if cuda else None,
     }
