@@ -17,8 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from nlpkit.errors import ResourceMissing
 from nlpkit.files import read_safetensors
 from nlpkit.models.base import ModelError
