@@ -313,3 +313,13 @@ def test_lm_lstm_through_train_and_predict(invoke, tmp_path):
     assert [r["pred"] for r in rows] == LABELS and [r["id"] for r in rows] == list(range(8))
     result = invoke("train", "--model", "lm-lstm", "--train", data, "-o", tmp_path / "x", "--valid-fraction", "0")
     assert result.exit_code == 1 and "--model lm-lstm needs --lm DIR" in result.stderr
+
+
+def test_a_damaged_lm_directory_is_refused(tmp_path, lstm_lm):
+    lstm_lm.save(tmp_path / "lm")
+    weights = tmp_path / "lm" / "weights.safetensors"
+    weights.write_bytes(weights.read_bytes()[:-8])
+    from nlpkit.errors import NlpkitError
+
+    with pytest.raises(NlpkitError, match="weights.safetensors: damaged: its sha256 does not match"):
+        LanguageModel.load(tmp_path / "lm", device="cpu")

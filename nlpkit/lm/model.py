@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.errors import NlpkitError
-from nlpkit.files import AtomicDirectory, library_versions, write_json
+from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
 from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
 from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
 from nlpkit.models.loop import TrainLoopParams, adamw, train_loop, warmup_then_decay
@@ -162,27 +162,29 @@ class LanguageModel(LMParams):
 
     # -- files
 
-    def _write(self, directory: Path, metrics: dict) -> None:
-        """A complete LM directory (for the loop's snapshots and for save)."""
+    def _write(self, directory: Path, metrics: dict, run_files: bool = False) -> None:
+        """A complete LM directory (the loop's snapshots; with `run_files`, the final one, which also
+        holds the run's snapshots and metrics.jsonl). The manifest, written last, seals every file."""
         from safetensors.torch import save_model
 
         save_model(self.module_, str(directory / WEIGHTS))
         self.tokenizer_.save(directory)
         write_json(directory / SHAPE, self.shape_)
-        write_json(directory / MANIFEST, {
+        if run_files:
+            carry_run_files(self.run_dir, directory)
+        write_json(directory / MANIFEST, seal(directory, {
             "format_version": FORMAT_VERSION, "kind": KIND, "arch": self.shape_["arch"], "params": self.get_params(),
             "vocab_size": self.shape_["vocab_size"], "tokenizer": self.shape_["tokenizer"], "metrics": metrics,
             "versions": library_versions("torch", "safetensors", "tokenizers"),
             "data_fingerprint": getattr(self, "_fingerprint", None),
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        })
+        }, MANIFEST))
 
     def save(self, directory: str | Path) -> Path:
         metrics = {"epochs": len(getattr(self, "history_", [])), "best_epoch": getattr(self, "best_epoch_", None),
                    "history": getattr(self, "history_", []), "fit_seconds": round(getattr(self, "fit_seconds_", 0.0), 3)}
         with AtomicDirectory(directory) as tmp:
-            self._write(tmp, metrics)
-            carry_run_files(self.run_dir, tmp)
+            self._write(tmp, metrics, run_files=True)
         return Path(directory)
 
     def _restore(self, directory: Path) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.files import write_json
+from nlpkit.files import seal, write_json
 from nlpkit.models.base import (
     MANIFEST,
     Classifier,
@@ -142,8 +142,8 @@ class NeuralClassifier(TrainLoopParams, Classifier):
     def _write_snapshot(self, directory: Path, metrics: dict) -> None:
         """A complete model directory of the model as it is now (the loop's model-best/, model-last/)."""
         self._save_module_files(directory)
-        write_json(directory / MANIFEST, model_manifest(self, metrics=metrics, data_fingerprint=self._fingerprint,
-                                                         libraries=self.libraries))
+        manifest = model_manifest(self, metrics=metrics, data_fingerprint=self._fingerprint, libraries=self.libraries)
+        write_json(directory / MANIFEST, seal(directory, manifest, MANIFEST))  # checksums, as save_model's
 
     def save_weights(self, directory: Path) -> None:
         """The kind's files, and the run's snapshots and metrics.jsonl when it trained into a run directory."""
