@@ -137,7 +137,7 @@ def run(nlpkit: str, data: Path, work: Path) -> int:
     best = {side: min(times) for side, times in runs.items()}
     ratio = round(best["nlpkit"] / best["sklearn"], 3)
     results["side_by_side"] = {
-        "nlpkit": f"nlpkit train --model tfidf-lr --valid-fraction 0 --train train.clean.jsonl.gz -o DIR",
+        "nlpkit": "nlpkit train --model tfidf-lr --valid-fraction 0 --train train.clean.jsonl.gz -o DIR",
         "sklearn": "TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True) + "
                    "LogisticRegression(C=10, max_iter=1000), reading the same JSONL.gz",
         "seconds": runs,

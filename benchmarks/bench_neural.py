@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-import nlpkit  # noqa: E402,F401  (first: sets OMP_WAIT_POLICY before torch loads)
+import nlpkit as _nlpkit_first  # noqa: E402,F401  (first: sets OMP_WAIT_POLICY before torch loads)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import IMDB, NLPKIT, RESULTS, sh, write_results  # noqa: E402

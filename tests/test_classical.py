@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from nlpkit.cli import cli
 from nlpkit.models import load_model, read_manifest
 from nlpkit.models.evaluation import classification_metrics
-from nlpkit.models.training import load_dataset, save_trained, stratified_split, train_model
+from nlpkit.models.training import save_trained, stratified_split, train_model
 from tests.conftest import REPO, SAMPLE_DIR, parse_jsonl, write_jsonl
 
 KINDS = ["bow-nb", "tfidf-lr", "tfidf-svm", "nbsvm", "fasttext"]

@@ -14,7 +14,6 @@ NB and LR, margin-based scores for the SVMs, which have none.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
