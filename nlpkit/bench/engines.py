@@ -109,7 +109,7 @@ class DataSource:
 
 def resolve_data(dataset: Dataset, data: str | None, split: str, progress=None) -> DataSource:
     """`data`, else the cache, else ../shared/corpora/NAME, else a download of the release file to the cache."""
-    from nlpkit.corpora import download
+    from nlpkit.download import download
     from nlpkit.resources import cache_corpus_dir, shared_corpus_dir
 
     if data is not None:
