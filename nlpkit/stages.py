@@ -11,8 +11,12 @@ code::
 
 A builder takes the stage's options by the names its command gives them (``--porter-mode``
 is ``porter_mode``), plus ``field`` (the text field) and ``jobs`` (worker processes, for
-the stages that run a pool of their own: spaCy's ``n_process``). Builders import their
-stage's module when called: the registry itself is light.
+stages that could run a pool of their own). Builders import their stage's module when
+called: the registry itself is light.
+
+``--jobs N`` on a spaCy stage runs N of the runner's worker processes, each with its own
+pipeline, not spaCy's ``n_process``: spaCy's pool waits for ever when one of its workers
+dies (killed, out of memory), the runner's ends the run with one line.
 
 To add a stage: write its Stage class in the module of its rung, add a builder here
 with ``@register("name")``, and a command in nlpkit/cli/ that calls
@@ -107,7 +111,7 @@ def _lemmatize(*, field: str, jobs: int, **options: Any) -> Stage:
 def _tag(*, field: str, jobs: int, engine: str = "spacy", model: str | None = None, retokenize: bool = False) -> Stage:
     from nlpkit.linguistic.tag import TagStage
 
-    return TagStage(engine, model=model, field=field, retokenize=retokenize, n_process=jobs)
+    return TagStage(engine, model=model, field=field, retokenize=retokenize, n_process=1)
 
 
 @register("ner")
@@ -115,14 +119,14 @@ def _ner(*, field: str, jobs: int, labels: str | list[str] | None = None, model:
          retokenize: bool = False) -> Stage:
     from nlpkit.linguistic.ner import NerStage
 
-    return NerStage(labels=_comma_list(labels) or None, model=model, field=field, retokenize=retokenize, n_process=jobs)
+    return NerStage(labels=_comma_list(labels) or None, model=model, field=field, retokenize=retokenize, n_process=1)
 
 
 @register("parse")
 def _parse(*, field: str, jobs: int, model: str | None = None, retokenize: bool = False) -> Stage:
     from nlpkit.linguistic.parse import ParseStage
 
-    return ParseStage(model=model, field=field, retokenize=retokenize, n_process=jobs)
+    return ParseStage(model=model, field=field, retokenize=retokenize, n_process=1)
 
 
 @register("annotate")
@@ -134,14 +138,14 @@ def _annotate(*, field: str, jobs: int, layers: str = "pos,lemma,ner,deps", mode
         chosen = parse_layers(layers)
     except ValueError as e:
         raise UsageError(f"--layers: {e}") from None
-    return AnnotateStage(chosen, model=model, field=field, retokenize=retokenize, n_process=jobs)
+    return AnnotateStage(chosen, model=model, field=field, retokenize=retokenize, n_process=1)
 
 
 @register("svo")
 def _svo(*, field: str, jobs: int, model: str | None = None, retokenize: bool = False) -> Stage:
     from nlpkit.linguistic.svo import SvoStage
 
-    return SvoStage(model=model, field=field, retokenize=retokenize, n_process=jobs)
+    return SvoStage(model=model, field=field, retokenize=retokenize, n_process=1)
 
 
 # --------------------------------------------------------------------------- features, embeddings, models

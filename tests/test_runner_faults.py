@@ -178,3 +178,27 @@ def test_max_chars_0_is_no_limit(invoke):
     result = invoke("tokenize", "--engine", "regex", "--max-chars", "0", "--format", "text", input="a " * 600_000 + "\n")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count("a") == 600_000
+
+
+@pytest.mark.slow
+def test_a_killed_spacy_worker_ends_the_run_in_seconds(tmp_path):
+    """tag -j 2 ran spaCy's own n_process pool, which waited for ever on a dead worker."""
+    import itertools
+
+    source = tmp_path / "in.jsonl"
+    with gzip.open(Path(__file__).resolve().parent.parent / "corpora" / "imdb-sample" / "train.jsonl.gz", "rb") as f:
+        reviews = list(itertools.islice(f, 400))
+    source.write_bytes(b"".join(reviews) * 10)
+    proc = _start(["tag", "-j", "2", str(source), "-o", str(tmp_path / "out.jsonl")])
+
+    def children() -> list[int]:
+        try:
+            return [int(p) for p in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+        except OSError:
+            return []
+
+    _wait_for(lambda: len(children()) >= 2 and any(p.stat().st_size > 0 for p in _temporaries(tmp_path)), 120)
+    os.kill(children()[0], signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert stderr.decode().startswith("Error: tag: a worker process died")

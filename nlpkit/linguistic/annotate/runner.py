@@ -84,8 +84,10 @@ class SpacyStage(Stage):
     batch_size = 256
     #: documents per nlp.pipe minibatch (what one worker gets at a time)
     pipe_batch_size = 64
-    #: --jobs N becomes spaCy's n_process: the runner feeds spaCy's workers from one process
-    runs_own_workers = True
+    @property
+    def runs_own_workers(self) -> bool:
+        """With spaCy's own pool (n_process > 1, library use) the runner feeds it from one process."""
+        return self.n_process > 1
     #: longest text a record may hold (see nlpkit.limits); None: no limit
     max_chars: int | None = DEFAULT_MAX_CHARS
 
