@@ -76,6 +76,7 @@ PIPELINES = [
     ["annotate --layers pos,ner"],
     ["tokenize --engine regex", "embed docvec --vectors glove-6b-50d --lower"],
     ["vectorize tfidf --apply {fitted} --top 3", "predict --model {model}"],
+    ["lm perplexity --model {lm} --per-record", "lm generate --model {lm} --max-new-tokens 4 --strategy sample --seed 1"],
 ]
 NLPKIT = str(Path(sys.executable).parent / "nlpkit")
 
@@ -98,6 +99,8 @@ def reviews(tmp_path_factory) -> Path:
     train = str(ROOT / "corpora" / "imdb-sample" / "train.jsonl.gz")
     _nlpkit("vectorize", "tfidf", train, "-o", str(folder / "fitted"))
     _nlpkit("train", "--model", "tfidf-lr", "--train", train, "-o", str(folder / "model"))
+    _nlpkit("lm", "train", "--arch", "lstm", "--dim", "16", "--hidden", "16", "--layers", "1", "--epochs", "1",
+            "--vocab-size", "500", str(folder / "reviews.jsonl"), "-o", str(folder / "lm"))
     return folder
 
 
@@ -105,7 +108,7 @@ def reviews(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("segments", PIPELINES, ids=lambda s: " | ".join(s).split(" {")[0])
 def test_run_pipeline_equals_shell_pipeline(segments, reviews):
     """`nlpkit run --pipeline` (built from the registry) prints byte for byte what the shell pipeline prints."""
-    segments = [s.format(fitted=reviews / "fitted", model=reviews / "model") for s in segments]
+    segments = [s.format(fitted=reviews / "fitted", model=reviews / "model", lm=reviews / "lm") for s in segments]
     shell = (reviews / "reviews.jsonl").read_bytes()
     for segment in segments:
         shell = _nlpkit(*segment.split(), stdin=shell)

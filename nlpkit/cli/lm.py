@@ -126,9 +126,10 @@ def perplexity(stream, model_dir, per_record, as_json, device, threads):
       nlpkit lm perplexity --model models/lm test.jsonl.gz --json
       nlpkit lm perplexity --model models/lm --per-record reviews.jsonl | jq 'select(.perplexity < 200)'
     """
-    from nlpkit.lm.stages import PerplexityStage
+    from nlpkit.stages import build_stage
 
-    stage = PerplexityStage(model_dir, field=stream.field, device=device, threads=threads)
+    # the stage scores each record; without --per-record the command adds the scores up
+    stage = build_stage("lm perplexity", field=stream.field, model_dir=model_dir, device=device, threads=threads)
     if per_record:
         run_stage(stage, stream, name="lm perplexity")
         return
@@ -177,12 +178,12 @@ def generate(stream, model_dir, prompt, strategy, temperature, top_k, top_p, bea
       nlpkit lm generate --model models/lm --strategy sample --temperature 0.8 --top-k 40 prompts.jsonl
     """
     from nlpkit import io
-    from nlpkit.lm.decoding import Decoding
-    from nlpkit.lm.stages import CountingWriter, GenerateStage, generate_one
+    from nlpkit.lm.stages import CountingWriter, generate_one
+    from nlpkit.stages import build_stage
 
-    decoding = Decoding(strategy, temperature, top_k, top_p, beam_width, max_new_tokens, seed)
-    decoding.check()
-    stage = GenerateStage(model_dir, decoding, prompt=prompt, field=stream.field, device=device, threads=threads)
+    stage = build_stage("lm generate", field=stream.field, model_dir=model_dir, prompt=prompt, strategy=strategy,
+                        temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
+                        max_new_tokens=max_new_tokens, seed=seed, device=device, threads=threads)
     if prompt is not None and not stream.inputs:
         truncated = generate_one(stage, stream.output, stream.output_format)
     else:
