@@ -209,9 +209,11 @@ class LanguageModel(LMParams):
             raise LMError(f"{directory}: not a language model (a {manifest.get('kind')!r} model directory; "
                           "train one with nlpkit lm train)")
         model = cls(**{**manifest["params"], "device": device, "threads": threads})
+        from safetensors import SafetensorError
+
         try:
             model._restore(directory)
-        except (FileNotFoundError, KeyError, ValueError, OSError, RuntimeError) as e:
+        except (FileNotFoundError, KeyError, TypeError, ValueError, OSError, RuntimeError, SafetensorError) as e:
             raise LMError(f"{directory}: damaged language model directory ({type(e).__name__}: {e})") from None
         model.metrics_ = manifest.get("metrics", {})
         model.device_ = resolve_device(device)
