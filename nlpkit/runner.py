@@ -33,10 +33,7 @@ import multiprocessing
 import os
 import signal
 import time
-from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from nlpkit import io
@@ -128,20 +125,17 @@ def process_batch(stage: Stage, records: list[Record]) -> tuple[list[Record | No
 
 # --------------------------------------------------------------------------- worker processes
 
-_worker_stage: Stage | None = None
 
-
-def _init_worker(stage: Stage) -> None:
-    global _worker_stage
-    _worker_stage = stage
-    # Ctrl-C reaches the whole process group: the parent alone handles it, so the
-    # workers do not each print a KeyboardInterrupt traceback
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _worker_process_batch(records: list[Record]):
-    assert _worker_stage is not None
-    return process_batch(_worker_stage, records)
+def _worker_main(stage: Stage, conn) -> None:
+    """A worker: batches in, (outputs, failures) out, over its own pipe, until told to stop (None)."""
+    while True:
+        try:
+            records = conn.recv()
+        except EOFError:  # the parent went away
+            return
+        if records is None:
+            return
+        conn.send(process_batch(stage, records))
 
 
 def _pool_context():
@@ -150,15 +144,86 @@ def _pool_context():
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """End the workers now: shutdown() alone would wait for the batches they are running."""
-    processes = list(getattr(pool, "_processes", {}).values())  # no public handle on them
-    pool.shutdown(wait=False, cancel_futures=True)
-    for process in processes:
-        if process.is_alive():
-            process.terminate()
-    for process in processes:
-        process.join(timeout=5)
+class WorkerDied(NlpkitError):
+    """A worker process ended without answering (killed, out of memory)."""
+
+
+class _Workers:
+    """`jobs` processes, each with a pipe of its own and at most one batch at a time.
+
+    No helper threads (concurrent.futures' pool has two, and when a worker is killed
+    they can block the interpreter's exit): the parent waits on the pipes and on the
+    processes' sentinels together, so a dead worker is seen at once.
+    """
+
+    def __init__(self, stage: Stage, jobs: int):
+        ctx = _pool_context()
+        self.processes = []
+        self.conns = []
+        # workers inherit SIGINT ignored: Ctrl-C reaches the whole process group, and the
+        # parent alone turns it into one line (no traceback from each worker)
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            for _ in range(jobs):
+                parent_end, child_end = ctx.Pipe()
+                process = ctx.Process(target=_worker_main, args=(stage, child_end), daemon=True)
+                process.start()
+                child_end.close()
+                self.processes.append(process)
+                self.conns.append(parent_end)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        self.busy: dict[int, int] = {}  # worker -> the sequence number of the batch it runs
+
+    def idle(self) -> int | None:
+        return next((w for w in range(len(self.conns)) if w not in self.busy), None)
+
+    def send(self, worker: int, tag: int, records: list[Record]) -> None:
+        try:
+            self.conns[worker].send(records)
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            raise WorkerDied(tag) from None
+        self.busy[worker] = tag
+
+    def receive(self) -> list[tuple[int, tuple]]:
+        """Wait for at least one busy worker: [(tag, result)], or WorkerDied(tag)."""
+        from multiprocessing.connection import wait
+
+        by_handle = {}
+        for w in self.busy:
+            by_handle[self.conns[w]] = w
+            by_handle[self.processes[w].sentinel] = w
+        done = []
+        for handle in wait(list(by_handle)):
+            w = by_handle[handle]
+            if w not in self.busy:
+                continue
+            if handle is self.conns[w]:
+                try:
+                    result = self.conns[w].recv()
+                except (EOFError, ConnectionResetError):
+                    raise WorkerDied(self.busy[w]) from None
+                done.append((self.busy.pop(w), result))
+            elif not self.conns[w].poll():  # ended, and no answer waiting
+                raise WorkerDied(self.busy[w])
+        return done
+
+    def close(self, kill: bool = False) -> None:
+        for conn, process in zip(self.conns, self.processes):
+            if not kill:
+                try:
+                    conn.send(None)
+                except OSError:
+                    pass
+            elif process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            process.join(timeout=5)
+            if process.is_alive():
+                process.kill()
+                process.join(timeout=5)
+        for conn in self.conns:
+            conn.close()
 
 
 # --------------------------------------------------------------------------- driving a stage
@@ -248,44 +313,46 @@ def drive(
 
 
 def _drive_in_workers(stage, batches, name, jobs, split_bad, handle, tick) -> InputError | None:
-    """Batches to `jobs` processes, a sliding window of them in flight, results in input order."""
-    pool = ProcessPoolExecutor(jobs, mp_context=_pool_context(), initializer=_init_worker, initargs=(stage,))
-    pending: deque[tuple[list[tuple[str, Record]], Future]] = deque()
-    window = jobs * 2  # bounded memory, and the order kept
+    """Batches to `jobs` processes, one each at a time; results written in input order."""
+    workers = _Workers(stage, jobs)
+    done: dict[int, tuple] = {}  # sequence number -> result, until its turn to be written
+    batch_of: dict[int, list[tuple[str, Record]]] = {}
+    sent = written = 0
     error = None
-    submitting: list[tuple[str, Record]] = []
 
-    def finish_oldest() -> None:
-        done_batch, future = pending[0]
-        result = future.result()
-        pending.popleft()
-        handle(done_batch, result)
-        tick()
+    def write_ready() -> None:
+        nonlocal written
+        while written in done:
+            handle(batch_of.pop(written), done.pop(written))
+            written += 1
+            tick()
 
     try:
         for batch in batches:
             kept, error = split_bad(batch)
             if kept:
-                submitting = kept
-                pending.append((kept, pool.submit(_worker_process_batch, [r for _, r in kept])))
-            while len(pending) >= window or (error and pending):
-                finish_oldest()
+                while (worker := workers.idle()) is None:
+                    done.update(workers.receive())
+                    write_ready()
+                batch_of[sent] = kept
+                workers.send(worker, sent, [r for _, r in kept])
+                sent += 1
             if error:
                 break
-        while pending:
-            finish_oldest()
-    except BrokenProcessPool:
-        # a worker died (killed, out of memory): the pool says so on the next result or submit
-        _stop_workers(pool)
-        first = (pending[0][0] if pending else submitting)[0][0] if (pending or submitting) else "?"
+        while written < sent:
+            done.update(workers.receive())
+            write_ready()
+    except WorkerDied as e:
+        workers.close(kill=True)
+        first = batch_of[e.args[0]][0][0]
         raise NlpkitError(
             f"{name}: a worker process died (killed, or out of memory) while running the batch "
             f"that starts at {first}; nothing after the previous batch was written"
         ) from None
     except BaseException:
-        _stop_workers(pool)
+        workers.close(kill=True)
         raise
-    pool.shutdown(wait=True)
+    workers.close()
     return error
 
 
