@@ -30,6 +30,15 @@ from _common import IMDB, REPO, write_results  # noqa: E402
 
 SAMPLE = REPO / "corpora" / "imdb-sample"
 N = f"{sys.executable} -m nlpkit"
+# the kill / Ctrl-C / worker cases need a run that is still going when the signal comes: IMDb's
+# 50,000 unlabelled reviews four times over, signalled once the run's temporary output has grown
+BIG = " ".join(["big.jsonl.gz"] * 4)
+
+
+def started(output: str) -> str:
+    """Shell: wait (at most 60 s) until the run writing `output` has written 100 kB of it."""
+    return (f"for i in $(seq 600); do [ -n \"$(find . -maxdepth 1 -name '.{output}.tmp-*' -size +100k)\" ] && break; "
+            "sleep 0.1; done")
 
 
 @dataclass
@@ -106,14 +115,14 @@ def cases(garbage_url: str) -> list[Case]:
              "test -s y.jsonl"),
         Case(2, "a failing run keeps the old -o file", "echo old > o.jsonl; printf '{\"text\": \"a\"}\\n{\"text\": 1}\\n'"
              f" > bad.jsonl; {N} clean bad.jsonl -o o.jsonl", 1, "test \"$(cat o.jsonl)\" = old"),
-        Case(2, "kill -9 keeps the old -o file", f"echo old > k.jsonl; {N} clean big.jsonl.gz -o k.jsonl & p=$!; "
-             "sleep 4; kill -9 $p; wait $p", 137, "test \"$(cat k.jsonl)\" = old"),
+        Case(2, "kill -9 keeps the old -o file", f"echo old > k.jsonl; {N} clean {BIG} -o k.jsonl & p=$!; "
+             f"{started('k.jsonl')}; kill -9 $p; wait $p", 137, "test \"$(cat k.jsonl)\" = old"),
         # set -m: a script's background job would otherwise start with SIGINT ignored
-        Case(2, "Ctrl-C keeps the old -o file", f"set -m; echo old > c.jsonl; {N} clean big.jsonl.gz -o c.jsonl & p=$!; "
-             "sleep 4; kill -INT $p; wait $p", 130, "test \"$(cat c.jsonl)\" = old"),
-        Case(3, "a killed --jobs worker ends the run", f"{N} clean -j 2 big.jsonl.gz -o w.jsonl & p=$!; sleep 5; "
+        Case(2, "Ctrl-C keeps the old -o file", f"set -m; echo old > c.jsonl; {N} clean {BIG} -o c.jsonl & p=$!; "
+             f"{started('c.jsonl')}; kill -INT $p; wait $p", 130, "test \"$(cat c.jsonl)\" = old"),
+        Case(3, "a killed --jobs worker ends the run", f"{N} clean -j 2 {BIG} -o w.jsonl & p=$!; {started('w.jsonl')}; "
              "kill -9 $(pgrep -P $p | head -1); wait $p", 1, "", timeout=90),
-        Case(4, "Ctrl-C under --jobs 2 is one line", f"set -m; {N} clean -j 2 big.jsonl.gz -o j.jsonl & p=$!; sleep 5; "
+        Case(4, "Ctrl-C under --jobs 2 is one line", f"set -m; {N} clean -j 2 {BIG} -o j.jsonl & p=$!; {started('j.jsonl')}; "
              "kill -INT $p; wait $p", 130),
         # 5
         *[Case(5, f"{name} on a closed pipe", f"{N} {args} | head -c 10 > /dev/null", 0)
