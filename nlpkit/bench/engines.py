@@ -246,14 +246,9 @@ def run_engine(bench: Benchmark, engine: Engine, data_info: dict, out: Path, for
     started = time.perf_counter()
     rc = run_worker(spec_path, log_path, lambda phase: listener.engine_phase(engine.name, phase))
     wall = round(time.perf_counter() - started, 1)
-    if rc != 0 or not result_path.is_file():
-        from nlpkit.bench.runner import _last_error
+    from nlpkit.bench.process import step_row
 
-        return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),
-                "error": _last_error(log_path) or f"worker exited with code {rc}"}
-    result = {**json.loads(result_path.read_text()), **base, "wall_seconds": wall}
-    write_json(result_path, result)
-    return {**result, "kept": False}
+    return step_row(base, rc, wall, log_path, result_path)
 
 
 def run_worker(spec_path: Path, log_path: Path, on_phase: Callable[[str], None]) -> int:

@@ -32,3 +32,22 @@ def run_module(module: str, spec_path: Path, log_path: Path, env: dict[str, str]
                 except subprocess.TimeoutExpired:  # ... unless a library holds it in C code
                     process.kill()
                     process.wait()
+
+
+def last_error(log_path: Path) -> str | None:
+    """The last non-empty line of a step's log: what a failed step said last."""
+    lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1][:500] if lines else None
+
+
+def step_row(base: dict, rc: int, wall: float, log_path: Path, result_path: Path) -> dict:
+    """A finished step's row for results.json: its result file with `base` and the wall time added
+    (and written back), or a failed row naming the log's last line."""
+    from nlpkit.files import write_json
+
+    if rc != 0 or not result_path.is_file():
+        return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),
+                "error": last_error(log_path) or f"worker exited with code {rc}"}
+    result = {**json.loads(result_path.read_text()), **base, "wall_seconds": wall}
+    write_json(result_path, result)
+    return {**result, "kept": False}

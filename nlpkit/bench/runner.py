@@ -27,7 +27,7 @@ from pathlib import Path
 from nlpkit.bench import data as bench_data
 from nlpkit.bench import references as bench_references
 from nlpkit.bench.methods import Method, registered, select, vectors_settings
-from nlpkit.bench.process import run_module
+from nlpkit.bench.process import last_error, run_module, step_row
 from nlpkit.errors import NlpkitError
 from nlpkit.files import read_cached_json
 
@@ -229,7 +229,7 @@ def prepare_vectors(source, options: BenchOptions, data_info: dict, out: Path, l
                            "unlabelled_source": str(unlabelled) if unlabelled is not None else None})
     rc, wall, log_path = run_worker("vectors", spec_path, out, options.seed, listener)
     if rc != 0 or not info_path.is_file():
-        raise NlpkitError(f"training the run's word vectors failed: {_last_error(log_path) or f'exit code {rc}'} "
+        raise NlpkitError(f"training the run's word vectors failed: {last_error(log_path) or f'exit code {rc}'} "
                           f"(see {log_path})")
     return json.loads(info_path.read_text())
 
@@ -269,12 +269,7 @@ def run_method(method: Method, settings, options: BenchOptions, data_info: dict,
     })
     result_path.unlink(missing_ok=True)
     rc, wall, log_path = run_worker(method.name, spec_path, out, options.seed, listener)
-    if rc != 0 or not result_path.is_file():
-        return {**base, "status": "failed", "wall_seconds": wall, "log": str(log_path),
-                "error": _last_error(log_path) or f"worker exited with code {rc}"}
-    result = {**json.loads(result_path.read_text()), **base, "wall_seconds": wall}
-    write_json(result_path, result)
-    return {**result, "kept": False}
+    return step_row(base, rc, wall, log_path, result_path)
 
 
 def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Listener) -> tuple[int, float, Path]:
@@ -285,11 +280,6 @@ def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Liste
     env = {**os.environ, "PYTHONHASHSEED": str(seed)}
     rc = run_module("nlpkit.bench.worker", spec_path, log_path, env, lambda phase: listener.method_phase(name, phase))
     return rc, round(time.perf_counter() - started, 1), log_path
-
-
-def _last_error(log_path: Path) -> str | None:
-    lines = [line.strip() for line in log_path.read_text(errors="replace").splitlines() if line.strip()]
-    return lines[-1][:500] if lines else None
 
 
 # --------------------------------------------------------------------------- environment
