@@ -68,7 +68,7 @@ def test_every_stage_command_is_registered():
     assert found == set(STAGES)
 
 
-# every registered stage appears in at least one of these
+# every registered stage appears in at least one of these (test_the_pipelines_cover_every_stage)
 PIPELINES = [
     ["clean --no-punct", "tokenize --engine regex", "stopwords --keep not", "stem --algorithm snowball"],
     ["clean", "tokenize", "lemmatize", "tag --engine nltk"],
@@ -76,6 +76,7 @@ PIPELINES = [
     ["annotate --layers pos,ner"],
     ["tokenize --engine regex", "embed docvec --vectors glove-6b-50d --lower"],
     ["vectorize tfidf --apply {fitted} --top 3", "predict --model {model}"],
+    ["clean", "vectorize bow --apply {fitted_bow} --top 2"],
     ["lm perplexity --model {lm} --per-record", "lm generate --model {lm} --max-new-tokens 4 --strategy sample --seed 1"],
 ]
 NLPKIT = str(Path(sys.executable).parent / "nlpkit")
@@ -98,6 +99,7 @@ def reviews(tmp_path_factory) -> Path:
         (folder / "reviews.jsonl").write_bytes(b"".join(itertools.islice(f, 12)))
     train = str(ROOT / "corpora" / "imdb-sample" / "train.jsonl.gz")
     _nlpkit("vectorize", "tfidf", train, "-o", str(folder / "fitted"))
+    _nlpkit("vectorize", "bow", train, "-o", str(folder / "fitted-bow"))
     _nlpkit("train", "--model", "tfidf-lr", "--train", train, "-o", str(folder / "model"))
     _nlpkit("lm", "train", "--arch", "lstm", "--dim", "16", "--hidden", "16", "--layers", "1", "--epochs", "1",
             "--vocab-size", "500", str(folder / "reviews.jsonl"), "-o", str(folder / "lm"))
@@ -108,13 +110,25 @@ def reviews(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("segments", PIPELINES, ids=lambda s: " | ".join(s).split(" {")[0])
 def test_run_pipeline_equals_shell_pipeline(segments, reviews):
     """`nlpkit run --pipeline` (built from the registry) prints byte for byte what the shell pipeline prints."""
-    segments = [s.format(fitted=reviews / "fitted", model=reviews / "model", lm=reviews / "lm") for s in segments]
+    segments = [s.format(fitted=reviews / "fitted", fitted_bow=reviews / "fitted-bow", model=reviews / "model",
+                         lm=reviews / "lm") for s in segments]
     shell = (reviews / "reviews.jsonl").read_bytes()
     for segment in segments:
         shell = _nlpkit(*segment.split(), stdin=shell)
     fused = _nlpkit("run", "--pipeline", " | ".join(segments), str(reviews / "reviews.jsonl"))
     assert fused == shell
     assert shell.count(b"\n") == 12
+
+
+def test_the_pipelines_cover_every_stage():
+    from nlpkit.stages import STAGES
+
+    covered = set()
+    for segments in PIPELINES:
+        for segment in segments:
+            words = segment.split()
+            covered.add(" ".join(words[:2]) if " ".join(words[:2]) in STAGES else words[0])
+    assert covered == set(STAGES)
 
 
 def test_registry_builds_what_the_library_builds():
