@@ -305,9 +305,10 @@ def drive(
                 break
     else:
         error = _drive_in_workers(stage, batches, name, jobs, split_bad, handle, lambda: progress and progress(report.records_in))
+    # flushed before the error too: on stdout, what was written reaches the reader before the error line
+    writer.close()
     if error:
         raise error
-    writer.close()
     report.seconds = time.perf_counter() - started
     return report
 
