@@ -218,6 +218,34 @@ def test_micro_batches_are_length_bucketed(models):
     assert seen == [[1, 2], [8, 9]]
 
 
+def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass():
+    from nlpkit.serve.batching import MicroBatcher
+
+    seen = []
+
+    def predict_proba(inputs):
+        seen.append(len(inputs))
+        return [[0.5, 0.5]] * len(inputs)
+
+    async def main():
+        # a wait of 60 s for company would overrun the 10 s bound: the lone record must run at once
+        batcher = MicroBatcher(predict_proba, max_batch=8, max_wait_s=60, max_queue=16, length=lambda x: 1)
+        await batcher.start()
+        try:
+            lone = await asyncio.wait_for(batcher.submit([{"text": "alone"}]), timeout=10)
+            # three sent at once find each other queued: one pass, filled from the queue without the wait
+            # (the window fills to max_batch or waits; give it max_batch 3 so it is full at once)
+            batcher.max_batch = 3
+            together = await asyncio.wait_for(asyncio.gather(*(batcher.submit([{"text": t}]) for t in "abc")), timeout=10)
+        finally:
+            await batcher.stop()
+        return lone, together
+
+    lone, together = asyncio.run(main())
+    assert lone == [[0.5, 0.5]] and len(together) == 3
+    assert seen == [1, 3]
+
+
 def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path):
     from tests.conftest import write_jsonl
 
@@ -394,16 +422,19 @@ def test_sigterm_finishes_the_requests_in_flight_and_exits_0(server):
     """Last in this file: it stops the module's server."""
     import threading
 
-    s = server  # a request waits a second for company (--max-wait-ms 1000): still in flight at SIGTERM
+    # a request of two records: the first finds the second queued and waits a second for more company
+    # (--max-wait-ms 1000), so it is still in flight at SIGTERM (a lone record would run at once)
+    s = server
     answers = []
-    request = threading.Thread(target=lambda: answers.append(
-        httpx.post(s.base + "/v1/models/bl/predict", json={"text": "good film"}, timeout=30)))
+    request = threading.Thread(target=lambda: answers.append(httpx.post(
+        s.base + "/v1/models/bl/predict", json={"records": [{"text": "good film"}, {"text": "bad film"}]}, timeout=30)))
     request.start()
     deadline = time.monotonic() + 10
-    while "nlpkit_queue_depth{model=\"bl\"} 1" not in httpx.get(s.base + "/metrics", timeout=5).text:
+    while "nlpkit_queue_depth{model=\"bl\"} 2" not in httpx.get(s.base + "/metrics", timeout=5).text:
         assert time.monotonic() < deadline, "the request never reached the queue"
         time.sleep(0.05)
     assert s.stop() == 0
     request.join(timeout=30)
-    assert answers and answers[0].status_code == 200 and answers[0].json()["pred"] == "pos"
+    assert answers and answers[0].status_code == 200
+    assert [r["pred"] for r in answers[0].json()["records"]] == ["pos", "neg"]
     assert '"message": "Finished server process' in s.stderr_path.read_text()

@@ -1,7 +1,10 @@
 """Micro-batching: concurrent requests' records gathered into one forward pass.
 
-A record waits at most ``max_wait_s`` for others to join it, and a batch holds at
-most ``max_batch`` records. Whatever has gathered when the wait ends (up to
+A record that finds others waiting (its own request's too) waits at most
+``max_wait_s`` more for the batch to fill; a lone record (nothing else queued) runs
+at once, and records that arrive
+while a forward pass runs gather in the queue for the next. A batch holds at most
+``max_batch`` records. Whatever has gathered when the wait ends (up to
 ``BUCKET_BATCHES`` batches' worth) is sorted by length and cut into batches, so
 short reviews are not padded to the length of long ones. One thread runs the
 forward passes: torch's own threads already use every core.
@@ -70,7 +73,10 @@ class MicroBatcher:
         loop = asyncio.get_running_loop()
         while True:
             window = [await self._queue.get()]
-            deadline = loop.time() + self.max_wait_s
+            await asyncio.sleep(0)  # requests sent along with this one (already runnable) queue up first
+            # wait for company only when others are already waiting: a lone record runs at once (the
+            # forward pass is awaited below, so records that arrive during it gather in the queue anyway)
+            deadline = loop.time() + (self.max_wait_s if not self._queue.empty() else 0)
             while len(window) < self.max_batch:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
