@@ -58,11 +58,29 @@ def test_quantized_and_onnx_predictions_agree_with_fp32(trained, name):
         assert np.abs(probs - reference).max() < tolerance, (quantize, runtime, np.abs(probs - reference).max())
 
 
-def test_the_torch_int8_module_is_quantized(trained):
-    model = load_for_inference(trained["bilstm"], quantize="int8")
-    kinds = {type(m).__module__ + "." + type(m).__name__ for m in model.module_.modules()}
-    assert "torch.ao.nn.quantized.dynamic.modules.rnn.LSTM" in kinds
-    assert "torch.ao.nn.quantized.dynamic.modules.linear.Linear" in kinds
+@pytest.mark.parametrize("name", ["bilstm", "gru", "bert"])
+def test_torch_int8_quantizes_per_channel_all_but_the_head(trained, name):
+    from torch import nn
+
+    from nlpkit.models.inference import FP32_LAYERS
+
+    files = sorted(p.name for p in trained[name].rglob("*"))
+    model = load_for_inference(trained[name], quantize="int8")
+    assert sorted(p.name for p in trained[name].rglob("*")) == files  # made at load time: nothing is stored
+    modules = dict(model.module_.named_modules())
+    head = {n for n in modules if any(n == kept or n.startswith(kept + ".") for kept in FP32_LAYERS)}
+    assert "classifier" in head and type(modules["classifier"]) is nn.Linear  # the head stays fp32
+    if name == "bert":
+        assert type(modules["bert.pooler.dense"]) is nn.Linear
+    # every other Linear and recurrent layer is dynamic int8; the embedding is left alone
+    assert not [n for n, m in modules.items() if type(m) in (nn.Linear, nn.LSTM, nn.GRU) and n not in head]
+    assert any(type(m) is nn.Embedding for m in modules.values())
+    dynamic = {type(m).__name__ for m in modules.values()
+               if type(m).__module__.startswith("torch.ao.nn.quantized.dynamic") and type(m).__name__ != "PackedParameter"}
+    assert dynamic == ({"Linear"} if name == "bert" else {"LSTM"} if name == "bilstm" else {"GRU"})
+    for m in modules.values():
+        if type(m).__module__ == "torch.ao.nn.quantized.dynamic.modules.linear":
+            assert m.weight().qscheme() == torch.per_channel_affine  # a scale per output row
 
 
 def test_export_writes_onnx_graphs_and_their_manifest_only(trained):
