@@ -246,6 +246,32 @@ def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass()
     assert seen == [1, 3]
 
 
+def test_after_a_batch_of_several_a_record_waits_for_the_company_still_arriving():
+    from nlpkit.serve.batching import MicroBatcher
+
+    seen = []
+
+    def predict_proba(inputs):
+        seen.append(len(inputs))
+        return [[0.5, 0.5]] * len(inputs)
+
+    async def main():
+        batcher = MicroBatcher(predict_proba, max_batch=2, max_wait_s=60, max_queue=16, length=lambda x: 1)
+        await batcher.start()
+        try:
+            await asyncio.wait_for(batcher.submit([{"text": "a"}, {"text": "b"}]), timeout=10)  # a full batch of 2
+            first = asyncio.create_task(batcher.submit([{"text": "c"}]))  # under load: waits for company ...
+            await asyncio.sleep(0.2)
+            assert not first.done()
+            await asyncio.wait_for(batcher.submit([{"text": "d"}]), timeout=10)  # ... which fills its batch
+            await asyncio.wait_for(first, timeout=10)
+        finally:
+            await batcher.stop()
+
+    asyncio.run(main())
+    assert seen == [2, 2]
+
+
 def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path):
     from tests.conftest import write_jsonl
 

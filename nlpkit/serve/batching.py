@@ -1,9 +1,9 @@
 """Micro-batching: concurrent requests' records gathered into one forward pass.
 
-A record that finds others waiting (its own request's too) waits at most
-``max_wait_s`` more for the batch to fill; a lone record (nothing else queued) runs
-at once, and records that arrive
-while a forward pass runs gather in the queue for the next. A batch holds at most
+A record that finds others waiting (its own request's too), or follows a batch of
+several, waits at most ``max_wait_s`` more for the batch to fill; a lone record
+(nothing else queued, the last batch one record too) runs at once, and records that
+arrive while a forward pass runs gather in the queue for the next. A batch holds at most
 ``max_batch`` records. Whatever has gathered when the wait ends (up to
 ``BUCKET_BATCHES`` batches' worth) is sorted by length and cut into batches, so
 short reviews are not padded to the length of long ones. One thread runs the
@@ -34,6 +34,7 @@ class MicroBatcher:
         self.length = length
         self.on_batch = on_batch or (lambda size: None)
         self.pending = 0  # records submitted and not yet answered: the queue depth
+        self._last_window = 0  # records in the last window gathered
         self._queue: asyncio.Queue | None = None
         self._task: asyncio.Task | None = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nlpkit-batch")
@@ -74,9 +75,12 @@ class MicroBatcher:
         while True:
             window = [await self._queue.get()]
             await asyncio.sleep(0)  # requests sent along with this one (already runnable) queue up first
-            # wait for company only when others are already waiting: a lone record runs at once (the
-            # forward pass is awaited below, so records that arrive during it gather in the queue anyway)
-            deadline = loop.time() + (self.max_wait_s if not self._queue.empty() else 0)
+            # wait for company only when there is some: others queued now, or the last batch had several
+            # records (under concurrent load the next requests are still arriving). A lone record after
+            # a lone record runs at once; records that arrive during a forward pass (awaited below)
+            # gather in the queue for the next window anyway.
+            company = self._last_window > 1 or not self._queue.empty()
+            deadline = loop.time() + (self.max_wait_s if company else 0)
             while len(window) < self.max_batch:
                 timeout = deadline - loop.time()
                 if timeout <= 0:
@@ -87,6 +91,7 @@ class MicroBatcher:
                     break
             while len(window) < self.max_batch * BUCKET_BATCHES and not self._queue.empty():
                 window.append(self._queue.get_nowait())  # already waiting: bucket them too, at no extra wait
+            self._last_window = len(window)
             window.sort(key=lambda entry: self.length(entry[0]))
             for start in range(0, len(window), self.max_batch):
                 await self._forward(loop, window[start : start + self.max_batch])
