@@ -36,7 +36,7 @@ from pathlib import Path
 import nlpkit  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import IMDB, RESULTS, write_results  # noqa: E402
+from _common import IMDB, REPO, RESULTS, write_results  # noqa: E402
 
 WORK = Path(os.environ.get("BENCH_WORK", "/tmp/nlpkit-bench-lm"))
 THREADS = int(os.environ.get("BENCH_THREADS", "1"))
@@ -49,6 +49,14 @@ SPEED_REVIEWS, VOCAB_REVIEWS, VALID_REVIEWS, TEST_REVIEWS = 150, 10000, 500, 100
 SPEED_ROUNDS = 2
 PROMPTS = ["this movie was", "the acting is", "i would not recommend"]
 TEMPERATURES = [0.0, 0.7, 1.0, 1.3]
+
+
+def where(path: Path) -> str:
+    """A path as results record it: repo-relative, else under $BENCH_WORK (never a machine's /tmp)."""
+    path = path.resolve()
+    if path.is_relative_to(REPO):
+        return str(path.relative_to(REPO))
+    return f"$BENCH_WORK/{path.relative_to(WORK.resolve())}" if path.is_relative_to(WORK.resolve()) else path.name
 
 
 def reviews(split: str) -> list[dict]:
@@ -149,7 +157,7 @@ def part_lm(pool: list[dict], tokens_per_s: float) -> dict:
     return {
         "settings": {**{k: v for k, v in LSTM.items() if k != "threads"}, "adaptive_softmax": True, "threads": THREADS,
                      "budget_s": BUDGET_S, "train_reviews": n_train, "valid_reviews": VALID_REVIEWS,
-                     "test_reviews": TEST_REVIEWS, "model_dir": str(model_dir)},
+                     "test_reviews": TEST_REVIEWS, "model_dir": where(model_dir)},
         "train_tokens": sum(len(w) + 1 for w in train_words),
         "time_cap_s": cap,
         "steps": history[-1]["step"],
