@@ -161,13 +161,15 @@ def test_wordpiece_vocabulary():
 # --------------------------------------------------------------------------- classifiers from an LM
 
 
-@pytest.mark.parametrize("kind, params", [("lm-lstm", TINY_LSTM), ("lm-transformer", {**TINY_GPT, "context": 12})])
-def test_lm_classifier_trains_saves_and_loads_with_the_same_predictions(tmp_path, kind, params):
+@pytest.mark.parametrize("kind, params, pool_embeddings", [("lm-lstm", TINY_LSTM, False), ("lm-lstm", TINY_LSTM, True),
+                                                            ("lm-transformer", {**TINY_GPT, "context": 12}, False)])
+def test_lm_classifier_trains_saves_and_loads_with_the_same_predictions(tmp_path, kind, params, pool_embeddings):
     pretrained = LanguageModel(**{**params, "epochs": 3}).fit(RECORDS)
     pretrained.save(tmp_path / "lm")
     # one batch of all eight: the head's batch norm then sees in training the statistics it keeps for prediction
     model = model_class(kind)(lm=str(tmp_path / "lm"), epochs=80, lr=2e-2, batch_size=8, dropout=0.0, threads=1,
-                              gradual_unfreezing=False, slanted_triangular=False, seed=1)
+                              gradual_unfreezing=False, slanted_triangular=False, seed=1,
+                              pool_embeddings=pool_embeddings)
     model.fit(RECORDS, LABELS)
     assert model.predict(RECORDS) == LABELS
     save_model(model, tmp_path / "clf")
@@ -289,6 +291,40 @@ def test_the_head_takes_a_training_batch_of_one():
     module = LMClassifierModule(shape, n_labels=2, concat_pooling=True, head_hidden=3, dropout=0.0).train()
     logits = module(torch.tensor([[2, 5, 6]]), torch.tensor([3]), torch.tensor([[1, 1, 1]]))
     assert logits.shape == (1, 2) and torch.isfinite(logits).all()
+
+
+def test_padding_and_batch_mates_change_no_pooled_feature():
+    """The last state is the last real token's, and max and mean (of the states and of the embeddings) skip the pads."""
+    from nlpkit.models.lm_classifier import LMClassifierModule
+
+    shape = {"arch": "lstm", "vocab_size": 11, "dim": 4, "hidden": 5, "layers": 2, "dropout": 0.0, "emb_dropout": 0.0,
+             "tie_weights": False, "adaptive_softmax": False, "pad_id": 0}
+    torch.manual_seed(0)
+    module = LMClassifierModule(shape, n_labels=2, concat_pooling=True, head_hidden=3, dropout=0.0,
+                                pool_embeddings=True).eval()
+    with torch.no_grad():  # pads embedded as large values: any pooling that read them would move
+        module.encoder.embedding.weight[0] = 50.0
+    alone = module(torch.tensor([[2, 5, 6]]), torch.tensor([3]), torch.tensor([[1, 1, 1]]))
+    padded = module(torch.tensor([[2, 5, 6, 0, 0], [2, 7, 8, 9, 3]]), torch.tensor([3, 5]),
+                    torch.tensor([[1, 1, 1, 0, 0], [1, 1, 1, 1, 1]]))
+    assert torch.allclose(alone[0], padded[0], atol=1e-6)
+
+
+def test_the_lm_embedding_starts_from_word_vectors(tmp_path):
+    from nlpkit.embeddings.vectors import keyed_vectors, save_vectors
+
+    words = SENTENCE.split()
+    vectors = np.random.default_rng(0).normal(0.0, 0.1, (len(words), 6)).astype(np.float32)
+    save_vectors(keyed_vectors(words, vectors), tmp_path / "vectors")
+    model = LanguageModel(**{**TINY_LSTM, "epochs": 1, "vectors": str(tmp_path / "vectors")})
+    model._build(CORPUS, "text")
+    assert model.shape_["dim"] == 6 and model.vectors_found_ == len(words)
+    embedding = model.module_.encoder.embedding.weight.detach().numpy()
+    rows = [model.tokenizer_.vocab.stoi[w] for w in words]
+    scale = embedding[rows] / vectors  # one factor for every entry: the vectors' directions, at the N(0, 1) scale
+    assert np.allclose(scale, scale[0, 0], rtol=1e-4) and 5 < scale[0, 0] < 20
+    with pytest.raises(lm_model.LMUsageError, match="word vocabulary"):
+        LanguageModel(**{**TINY_LSTM, "tokenizer": "wordpiece", "vectors": str(tmp_path / "vectors")})._load_vectors()
 
 
 def test_corpus_perplexity_to_a_file(invoke, tmp_path, lm_dir):

@@ -43,6 +43,7 @@ def _cutoffs(ctx, param, value):
 @click.option("--vocab-size", type=click.IntRange(min=4), default=None, help="Word vocabulary size, <pad> <unk> <eos> included (default 30000).")
 @click.option("--min-count", type=click.IntRange(min=1), default=None, help="Words seen fewer times become <unk> (default 2).")
 @click.option("--dim", type=click.IntRange(min=1), default=None, help="Embedding width; the transformer's width (default 128).")
+@click.option("--vectors", default=None, metavar="VECTORS", help="Start the embedding from these word vectors (a directory or file `nlpkit embed` reads; --dim becomes theirs; word vocabulary only). Words they lack start at random with the vectors' scale.")
 @click.option("--hidden", type=click.IntRange(min=1), default=None, help="LSTM state size (default 256; the last layer is --dim wide when weights are tied).")
 @click.option("--layers", type=click.IntRange(min=1), default=None, help="LSTM layers or transformer blocks (default 2).")
 @click.option("--heads", type=click.IntRange(min=1), default=None, help="Attention heads (transformer; default 4).")

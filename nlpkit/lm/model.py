@@ -63,7 +63,8 @@ class LMParams(TrainLoopParams):
     tokenizer: str = "word"  # word | wordpiece
     vocab_size: int = 30000  # word: the most frequent words, <pad> <unk> <eos> included
     min_count: int = 2  # word: fewer occurrences become <unk>
-    dim: int = 128  # embedding width (the transformer's width)
+    dim: int = 128  # embedding width (the transformer's width); with `vectors`, theirs
+    vectors: str | None = None  # word vectors (a directory or file nlpkit.embeddings reads) to start the embedding from
     hidden: int = 256  # LSTM state (the last layer is dim wide when weights are tied)
     layers: int = 2
     heads: int = 4  # transformer
@@ -140,18 +141,41 @@ class LanguageModel(LMParams):
         return self
 
     def _build(self, records, field: str) -> None:
+        import torch
+
         from nlpkit.lm.modules import LanguageModelNet
         from nlpkit.lm.tokenizer import build_tokenizer
 
         self.tokenizer_ = build_tokenizer(self.tokenizer, records, field, self.vocab_size, self.min_count)
+        keyed_vectors = self._load_vectors()
         self.shape_ = {
-            "arch": self.arch, "vocab_size": len(self.tokenizer_), "dim": self.dim, "hidden": self.hidden,
+            "arch": self.arch, "vocab_size": len(self.tokenizer_),
+            "dim": keyed_vectors.vector_size if keyed_vectors is not None else self.dim, "hidden": self.hidden,
             "layers": self.layers, "heads": self.heads, "context": self.context, "positions": self.positions,
             "dropout": self.dropout, "emb_dropout": self.emb_dropout, "tie_weights": self.tie_weights,
             "adaptive_softmax": self.adaptive_softmax, "cutoffs": self.cutoffs, "pad_id": self.tokenizer_.pad_id,
             "eos_id": self.tokenizer_.eos_id, "tokenizer": self.tokenizer_.kind,
         }
         self.module_ = LanguageModelNet(self.shape_)
+        if keyed_vectors is not None:
+            from nlpkit.models.rnn import _init_embeddings
+
+            embedding = self.module_.encoder.embedding
+            self.vectors_found_ = _init_embeddings(embedding, self.tokenizer_.vocab, keyed_vectors)
+            # to the N(0, 1) scale of the embedding's own init (Word2Vec's entries are ~10x smaller), so that
+            # the LSTM's weights meet inputs of the size they were initialised for; the directions are the vectors'
+            with torch.no_grad():
+                embedding.weight.mul_(1.0 / float(embedding.weight[3:].std()))
+
+    def _load_vectors(self):
+        """The word vectors to start the embedding from (None without `vectors`); a word vocabulary only."""
+        if not self.vectors:
+            return None
+        if self.tokenizer != "word":
+            raise LMUsageError("--vectors starts a word vocabulary's embedding; it does not fit --tokenizer wordpiece")
+        from nlpkit.embeddings.vectors import load_vectors
+
+        return load_vectors(self.vectors)
 
     def _windows(self, records, field: str, keep_tail: bool) -> "Windows":
         stream: list[int] = []

@@ -6,6 +6,11 @@ head of two linear layers, each after batch norm and dropout (ULMFiT's). Four st
 
 - ``concat_pooling``: the text vector is [last state, max over time, mean over
   time] (off: the last state only);
+- ``pool_embeddings`` (off by default; not ULMFiT's): the word embeddings' max and
+  mean over time join the text vector, as ELMo (Peters et al. 2018) reads its token
+  layer beside the LSTM's. An LM trained for minutes on a CPU barely uses its input
+  (its states vary little from text to text), while an embedding started from Word2Vec
+  already separates the classes; this hands the head both;
 - ``discriminative_lr``: each layer group below the head learns 2.6 times slower
   than the one above it (off: one rate);
 - ``gradual_unfreezing``: epoch 1 trains the head only, each later epoch one more
@@ -52,13 +57,14 @@ class BatchNorm(nn.BatchNorm1d):
 
 
 class LMClassifierModule(nn.Module):
-    def __init__(self, shape: dict, n_labels: int, concat_pooling: bool, head_hidden: int, dropout: float):
+    def __init__(self, shape: dict, n_labels: int, concat_pooling: bool, head_hidden: int, dropout: float,
+                 pool_embeddings: bool = False):
         super().__init__()
         from nlpkit.lm.modules import build_encoder
 
-        self.concat_pooling = concat_pooling
+        self.concat_pooling, self.pool_embeddings = concat_pooling, pool_embeddings
         self.encoder = build_encoder(shape)
-        width = self.encoder.width * (3 if concat_pooling else 1)
+        width = self.encoder.width * (3 if concat_pooling else 1) + (2 * shape["dim"] if pool_embeddings else 0)
         # batch norm first, as ULMFiT's head: an LM's states sit near +-1 in many units, and what tells
         # texts apart is small variation around per-unit offsets that normalising brings out
         self.head = nn.Sequential(BatchNorm(width), nn.Dropout(dropout), nn.Linear(width, head_hidden), nn.ReLU(),
@@ -70,13 +76,20 @@ class LMClassifierModule(nn.Module):
     def forward(self, input_ids, lengths, attention_mask):
         states = self.encoder(input_ids)  # post-padded: a real position never saw the pads after it
         lengths = lengths.to(states.device)
-        last = states[torch.arange(states.size(0), device=states.device), lengths - 1]
-        if not self.concat_pooling:
-            return self.head(last)
         mask = attention_mask.unsqueeze(-1).bool()
-        highest = states.masked_fill(~mask, float("-inf")).max(dim=1).values
-        mean = (states * mask).sum(dim=1) / lengths.unsqueeze(1).to(states.dtype)
-        return self.head(torch.cat([last, highest, mean], dim=1))
+        parts = [states[torch.arange(states.size(0), device=states.device), lengths - 1]]
+        if self.concat_pooling:
+            parts += max_and_mean(states, mask, lengths)
+        if self.pool_embeddings:
+            parts += max_and_mean(self.encoder.embedding(input_ids), mask, lengths)
+        return self.head(torch.cat(parts, dim=1))
+
+
+def max_and_mean(states, mask, lengths) -> list:
+    """Max and mean over the real (unpadded) positions of (batch, time, width) states."""
+    highest = states.masked_fill(~mask, float("-inf")).max(dim=1).values
+    mean = (states * mask).sum(dim=1) / lengths.unsqueeze(1).to(states.dtype)
+    return [highest, mean]
 
 
 @dataclass(eq=False)
@@ -87,6 +100,7 @@ class LMClassifier(NeuralClassifier):
     max_len: int | None = None  # tokens kept per text (None: 256 for the LSTM, the LM's context for the transformer)
     truncate: str = "head"
     concat_pooling: bool = True
+    pool_embeddings: bool = False
     discriminative_lr: bool = True
     gradual_unfreezing: bool = True
     slanted_triangular: bool = True
@@ -117,6 +131,7 @@ class LMClassifier(NeuralClassifier):
                              f"needs one trained with --arch {self.arch}")
         self.tokenizer_ = pretrained.tokenizer_
         self.shape_ = {"lm": pretrained.shape_, "n_labels": len(self.labels_), "concat_pooling": self.concat_pooling,
+                       "pool_embeddings": self.pool_embeddings,
                        "head_hidden": self.head_hidden, "dropout": self.dropout}
         self._check_max_len()
         self.module_ = self._new_module()
@@ -124,7 +139,8 @@ class LMClassifier(NeuralClassifier):
 
     def _new_module(self) -> LMClassifierModule:
         shape = self.shape_
-        return LMClassifierModule(shape["lm"], shape["n_labels"], shape["concat_pooling"], shape["head_hidden"], shape["dropout"])
+        return LMClassifierModule(shape["lm"], shape["n_labels"], shape["concat_pooling"], shape["head_hidden"],
+                                  shape["dropout"], shape.get("pool_embeddings", False))
 
     def _max_len(self) -> int:
         if self.max_len is not None:
