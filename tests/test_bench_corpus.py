@@ -162,6 +162,10 @@ def test_set_is_part_of_the_resume_key(stars, stars_run, tmp_path):
                         "max_features, min_df, ngrams"),
     ("bow-nb.alpha=-1", "bow-nb.alpha=-1: -1.0 is not in the range x>0."),
     ("bert.max_len", "'bert.max_len' is not METHOD.PARAM=VALUE"),
+    # the settings of the LM a run pretrains for lm-lstm: `lm train`'s options, checked as those
+    ("lm-lstm.lm_epochs=0", "lm-lstm.lm_epochs=0: 0 is not in the range x>=1."),
+    ("lm-lstm.lm_bogus=1", "lm-lstm (kind lm-lstm) has no parameter 'lm_bogus'; known:"),
+    ("bilstm.lm_epochs=1", "bilstm (kind bilstm) has no parameter 'lm_epochs'"),
 ])
 def test_set_usage_errors(setting, message, tmp_path):
     result = invoke("bench", "imdb", "--data", SAMPLE, "--set", setting, "--out", tmp_path)

@@ -4,6 +4,7 @@ Layout of ``--out``::
 
     data/               the prepared splits (train, valid, test; unsup when vectors are trained) and data.json
     vectors/KEY/        the run's Word2Vec vectors (train + unlabelled text), trained once for every method using them
+    lm/KEY/             the language model lm-lstm fine-tunes, pretrained once per settings (nlpkit.bench.pretrain)
     methods/NAME.json   one finished method's figures (kept between runs)
     models/NAME/        its saved model directory (usable with `nlpkit predict`)
     logs/NAME.log       what its process printed
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nlpkit.bench import data as bench_data
+from nlpkit.bench import pretrain
 from nlpkit.bench import references as bench_references
 from nlpkit.bench.methods import Method, registered, select, vectors_settings
 from nlpkit.bench.process import last_error, run_module, step_row
@@ -89,14 +91,17 @@ def run_bench(options: BenchOptions, source, listener: Listener | None = None) -
     wanted = {m.name: m.settings(device_type, n_train, options.overrides.get(m.name)) for m in methods}
 
     vectors = None
-    if any(wanted[m.name].uses_vectors for m in methods if registered(m)):
+    if any(wanted[m.name].uses_vectors or pretrain.wants_lm(wanted[m.name]) for m in methods if registered(m)):
         listener.method_phase("vectors", "word2vec")
         vectors = prepare_vectors(source, options, data_info, out, listener)
+    lms = {m.name: pretrain.prepare_lm(m, wanted[m.name], options, data_info, vectors, device, out, listener)
+           for m in methods if registered(m) and pretrain.wants_lm(wanted[m.name])}
 
     listener.start(methods)
     rows = []
     for method in methods:
-        rows.append(run_method(method, wanted[method.name], options, data_info, vectors, device, out, listener))
+        rows.append(run_method(method, wanted[method.name], options, data_info, vectors, device, out, listener,
+                               lms.get(method.name)))
         listener.method_done(method.name, rows[-1])
 
     corpus_refs = bench_references.for_corpus(options.corpus)
@@ -114,6 +119,7 @@ def run_bench(options: BenchOptions, source, listener: Listener | None = None) -
         "ceiling": ceiling.key if ceiling else None,
         "overrides": options.overrides,
         "vectors": vectors,
+        "lm": lms or None,
         "hardware": hardware(device),
         "versions": versions(),
         "methods": rows,
@@ -238,7 +244,7 @@ def prepare_vectors(source, options: BenchOptions, data_info: dict, out: Path, l
 
 
 def run_method(method: Method, settings, options: BenchOptions, data_info: dict, vectors: dict | None, device: str,
-               out: Path, listener: Listener) -> dict:
+               out: Path, listener: Listener, lm: dict | None = None) -> dict:
     from nlpkit.files import write_json
 
     refs = bench_references.for_row(options.corpus, method.anchor)
@@ -247,12 +253,14 @@ def run_method(method: Method, settings, options: BenchOptions, data_info: dict,
             "overrides": options.overrides.get(method.name, {})}
     if not registered(method):
         return {**base, "status": "unavailable", "error": f"model kind {method.kind!r} is not in this nlpkit yet"}
+    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__,
+                                      vectors["key"] if settings.uses_vectors else None,
+                                      device if method.neural else "cpu", options.seed, *([lm["key"]] if lm else []))
+    if lm is not None:  # the LM this run pretrained (its settings are in lm["key"])
+        settings = pretrain.classifier_settings(settings, lm)
     params = dict(settings.params)
     if settings.uses_vectors:
         params["vectors"] = vectors["directory"]
-    run_key = bench_data.settings_key(data_info["key"], method.name, method.kind, settings.__dict__,
-                                      vectors["key"] if settings.uses_vectors else None,
-                                      device if method.neural else "cpu", options.seed)
     result_path = out / "methods" / f"{method.name}.json"
     kept = read_cached_json(result_path) if not options.force else None
     if kept is not None:
@@ -260,7 +268,7 @@ def run_method(method: Method, settings, options: BenchOptions, data_info: dict,
             return {**kept, **base, "kept": True}
     spec_path = out / "logs" / f"{method.name}.spec.json"
     write_json(spec_path, {
-        "task": "method", "method": method.name, "kind": method.kind, "params": params,
+        "task": "lm-method" if lm else "method", "lm": lm, "method": method.name, "kind": method.kind, "params": params,
         "settings": {k: v for k, v in settings.__dict__.items() if k != "params"},
         "vectors": vectors if settings.uses_vectors else None,
         "seed": options.seed, "device": device if method.neural else None,

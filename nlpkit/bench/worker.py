@@ -221,6 +221,18 @@ def run(spec: dict, emit) -> dict:
     }
 
 
+def task_function(task: str | None):
+    """What a spec's ``task`` runs: a method's row (``method``), the run's vectors, or the run's LM
+    and a row fine-tuned from it (:mod:`nlpkit.bench.pretrain`)."""
+    if task == "vectors":
+        return train_vectors
+    if task in ("lm", "lm-method"):
+        from nlpkit.bench import pretrain
+
+        return pretrain.train_lm if task == "lm" else pretrain.run_method
+    return run
+
+
 def main(argv: list[str]) -> int:
     import signal
 
@@ -238,7 +250,7 @@ def main(argv: list[str]) -> int:
     def emit(phase: str) -> None:
         events.write(json.dumps({"phase": phase, "time": time.time()}) + "\n")
 
-    result = train_vectors(spec, emit) if spec.get("task") == "vectors" else run(spec, emit)
+    result = task_function(spec.get("task"))(spec, emit)
     write_json(Path(spec["result"]), result)
     emit("done")
     return 0

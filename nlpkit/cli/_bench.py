@@ -44,9 +44,26 @@ def _train_options() -> dict[str, click.Option]:
     return {param.name: param for param in model_options(lambda **_: None).__click_params__}
 
 
+def _pretrain_options() -> dict[str, click.Option]:
+    """``lm_NAME``: `nlpkit lm train`'s model and loop options (the same objects, so the same checks), and the
+    pretraining budget of :mod:`nlpkit.bench.pretrain` (reviews, valid, init_vectors)."""
+    from nlpkit.bench.pretrain import PREFIX
+    from nlpkit.cli.lm import train
+
+    run_only = {"inputs", "output", "valid_path", "valid_fraction", "seed", "field", "lines", "resume", "save_every",
+                "device", "workers", "vectors", "cutoffs"}  # the run decides these (vectors: lm_init_vectors)
+    found = {f"{PREFIX}{p.name}": p for p in train.params if isinstance(p, click.Option) and p.name not in run_only}
+    for name, kind, help in (("reviews", click.IntRange(min=1), "records the LM trains on at most"),
+                             ("valid", click.IntRange(min=1), "unlabelled records held out for its perplexity"),
+                             ("init_vectors", click.BOOL, "start its embedding from the run's vectors")):
+        found[f"{PREFIX}{name}"] = click.Option([f"--{PREFIX}{name}"], type=kind, help=help)
+    return found
+
+
 def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[str, dict]:
     """``("bert.max_len=512", ...)`` -> ``{"bert": {"max_len": 512}}``; a usage error (exit 2) names the known keys."""
     from nlpkit.bench.methods import METHODS
+    from nlpkit.bench.pretrain import RUN_LM
     from nlpkit.models.training import kind_parameters
 
     options = _train_options()
@@ -60,11 +77,14 @@ def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[
         if method is None:
             raise click.BadParameter(f"unknown method {method_name!r} in {item!r}; known: {', '.join(METHODS)}",
                                      param_hint="'--set'")
-        known = sorted(p for p in kind_parameters(method.kind) if p in options)
+        method_options = {p: options[p] for p in kind_parameters(method.kind) if p in options}
+        if method.params.get("lm") == RUN_LM:  # and the settings of the LM the run pretrains for it
+            method_options.update(_pretrain_options())
+        known = sorted(method_options)
         if name not in known:
             raise click.BadParameter(f"{method_name} (kind {method.kind}) has no parameter {name!r}; known: "
                                      f"{', '.join(known)}", param_hint="'--set'")
-        option = options[name]
+        option = method_options[name]
         try:
             value = option.type.convert(raw.strip(), option, ctx)
         except click.BadParameter as e:
