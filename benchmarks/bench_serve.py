@@ -10,6 +10,13 @@ CONCURRENCY workers send one IMDb test review each per request ({"text": ...}; w
 --words N its first N words) for CELL_SECONDS, at most MAX_REQUESTS. Every loop is
 bounded; nothing listens beyond 127.0.0.1.
 
+The raw ceiling, in the same run: each neural kind's model loaded in this process (same
+threads), its ``predict_proba`` on the very texts the load sends, 1 and MAX_BATCH at a time,
+measured before each concurrency's cells and after the last (the servers idle). Its
+batch-32 over batch-1 ratio is the most micro-batching could give; each cell's
+``fraction_of_raw`` is its requests/s over the raw records/s at the cell's --max-batch,
+the mean of the measurements just before and just after it.
+
 The models: tfidf-lr and bilstm trained here on 2,000 IMDb training reviews (balanced,
 seed 0; bilstm 2 epochs, max_len 256); bert is benchmarks/bench_inference.py's model
 (MiniLM fine-tuned on 2,000 reviews, max_len 128) when it exists, else MiniLM fine-tuned
@@ -40,6 +47,8 @@ CONCURRENCY = (1, 8, 32)
 CELL_SECONDS = 8  # each cell sends for this long (after a warm-up request), at most MAX_REQUESTS
 MAX_REQUESTS = 5000
 STARTUP_SECONDS = 120
+CEILING_SECONDS = 3  # each raw-model measurement (batch 1, batch MAX_BATCH), between a kind's cells
+MAX_BATCH = 32
 MODELS = {
     "tfidf-lr": ["--model", "tfidf-lr"],
     "bilstm": ["--model", "bilstm", "--epochs", "2", "--max-len", "256", "--valid-fraction", "0", "--seed", "0"],
@@ -141,6 +150,30 @@ async def load(base: str, texts: list[str], concurrency: int, budget: int = MAX_
             "statuses": {str(k): v for k, v in sorted(statuses.items())}}
 
 
+def raw_model(directory: Path, threads: int):
+    """The kind's model loaded in this process, with the servers' threads (for :func:`ceiling`)."""
+    import torch
+
+    from nlpkit.models.base import load_model
+
+    torch.set_num_threads(threads)
+    return load_model(directory)
+
+
+def ceiling(model, texts: list[str], max_batch: int) -> dict:
+    """The model's own records/s in this process, no HTTP: `predict_proba` (what the server's batcher calls)
+    on the texts the load sends, in their order, one at a time and max_batch at a time, for CEILING_SECONDS each."""
+    inputs = [{"text": t} for t in texts]
+    model.predict_proba(inputs[:max_batch])  # warm-up
+    row = {}
+    for batch in (1, max_batch):
+        done, started = 0, time.perf_counter()
+        while done < len(inputs) and time.perf_counter() - started < CEILING_SECONDS:
+            done += len(model.predict_proba(inputs[done : done + batch]))
+        row[f"seq_per_s_batch_{batch}"] = round(done / (time.perf_counter() - started), 2)
+    return row
+
+
 def batch_counts(base: str) -> tuple[float, float]:
     """(forward passes, records in them) so far, from the server's /metrics."""
     import httpx
@@ -164,21 +197,25 @@ def main(argv: list[str]) -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     _, test = write_subset("test", 400, "test-400.jsonl")
     texts = [" ".join(r["text"].split()[: args.words]) if args.words else r["text"] for r in test]
-    cells, started = [], time.perf_counter()
+    cells, ceilings, started = [], {}, time.perf_counter()
     for kind in args.kinds.split(","):
         directory = model_dir(kind, args.threads)
+        model = raw_model(directory, args.threads) if kind != "tfidf-lr" else None
+        raw: list[dict] = []  # the raw ceiling before each concurrency's cells and after the last (servers idle)
         # batching on and off served at once, their cells alternating: a load change on this shared
         # machine falls on both, so their ratio is measured side by side
-        servers = {max_batch: Server(directory, max_batch, args.threads) for max_batch in ((32, 1) if kind != "tfidf-lr" else (32,))}
+        servers = {max_batch: Server(directory, max_batch, args.threads) for max_batch in ((MAX_BATCH, 1) if kind != "tfidf-lr" else (32,))}
         try:
             for i, concurrency in enumerate(CONCURRENCY):
+                if model is not None:
+                    raw.append(ceiling(model, texts, MAX_BATCH))
                 for max_batch in (list(servers) if i % 2 == 0 else list(servers)[::-1]):
                     base = servers[max_batch].base
                     before = batch_counts(base)
                     row = asyncio.run(load(base, texts, concurrency))
                     after = batch_counts(base)
                     passes = after[0] - before[0]
-                    row.update(kind=kind, batching=kind != "tfidf-lr" and max_batch > 1, max_batch=max_batch,
+                    row.update(kind=kind, batching=kind != "tfidf-lr" and max_batch > 1, max_batch=max_batch, step=i,
                                forward_passes=int(passes),
                                mean_batch=round((after[1] - before[1]) / passes, 2) if passes else None)
                     cells.append(row)
@@ -188,6 +225,17 @@ def main(argv: list[str]) -> None:
         for row in cells:
             if row["kind"] == kind:
                 row["server_exit"] = exits[row["max_batch"]]
+        if model is not None:
+            raw.append(ceiling(model, texts, MAX_BATCH))
+            keys = list(raw[0])
+            ceilings[kind] = {"model_batch_size": model.batch_size, "runs": raw,
+                              **{key: round(sum(r[key] for r in raw) / len(raw), 2) for key in keys}}
+            ceilings[kind]["batching_ceiling"] = round(
+                ceilings[kind][f"seq_per_s_batch_{MAX_BATCH}"] / ceilings[kind]["seq_per_s_batch_1"], 2)
+            for row in cells:
+                if row["kind"] == kind:  # requests/s over the raw records/s at the cell's --max-batch, measured
+                    key = f"seq_per_s_batch_{row['max_batch']}"  # just before and just after the cell's step
+                    row["fraction_of_raw"] = round(2 * row["req_per_s"] / (raw[row["step"]][key] + raw[row["step"] + 1][key]), 3)
     ratios = {}
     for kind in ("bilstm", "bert"):
         for concurrency in CONCURRENCY:
@@ -198,7 +246,7 @@ def main(argv: list[str]) -> None:
     write_results("serve" if not args.words else f"serve-{args.words}-words", {
         "threads": args.threads, "cell_seconds": CELL_SECONDS, "test_reviews": len(texts), "words_per_request": args.words,
         "bert_model": str(model_dir("bert", args.threads).relative_to(REPO)) if "bert" in args.kinds else None,
-        "cells": cells, "batching_speedup": ratios, "wall_seconds": round(time.perf_counter() - started, 1),
+        "raw_ceiling": ceilings, "cells": cells, "batching_speedup": ratios, "wall_seconds": round(time.perf_counter() - started, 1),
     })
 
 
