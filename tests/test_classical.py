@@ -379,3 +379,21 @@ def test_fasttext_trains_on_shuffled_lines_whatever_the_input_order(monkeypatch)
     assert sorted(first) == sorted(f"__label__{1 if label == 'pos' else 0}" for label in labels)
     # no long run of one label: the first quarter holds both labels in roughly equal measure
     assert 15 <= first[:50].count("__label__0") <= 35
+
+
+def test_fasttext_starts_from_pretrained_vectors_of_their_size(tmp_path):
+    # --vectors: fastText's -pretrainedVectors, whose size wins over --dim; an lr too small to move
+    # anything leaves each known word where the vectors put it
+    from nlpkit.models.fasttext_model import FastTextClassifier
+
+    planted = {"great": [0.5, -0.25, 1.0], "awful": [-1.0, 0.75, 0.125], "Cased": [9.0, 9.0, 9.0]}
+    vec = tmp_path / "planted.vec"
+    vec.write_text("3 3\n" + "".join(f"{w} {' '.join(map(str, v))}\n" for w, v in planted.items()))
+    records = [{"text": "great film"}, {"text": "awful film"}] * 10
+    model = FastTextClassifier(dim=50, epochs=1, lr=1e-9, vectors=str(vec)).fit(records, ["pos", "neg"] * 10)
+    assert model._ft.get_dimension() == 3
+    np.testing.assert_allclose(model._ft.get_word_vector("great"), planted["great"], atol=1e-6)
+    np.testing.assert_allclose(model._ft.get_word_vector("awful"), planted["awful"], atol=1e-6)
+    # the lines are lowercased, so a cased word is never handed to fastText
+    assert "Cased" not in model._ft.words
+    assert model.get_params()["vectors"] == str(vec)

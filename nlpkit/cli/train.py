@@ -58,7 +58,7 @@ def model_options(f):
         click.option("--threads", type=click.IntRange(min=1), default=None, help="fastText threads (1 is deterministic); torch CPU threads (neural)."),
         # --- neural (issue 5): lstm, bilstm, gru, bert ---
         click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Vocabulary size, <pad> and <unk> included (lstm, bilstm, gru)."),
-        click.option("--vectors", default=None, metavar="SPEC", help="Initialise embeddings from vectors: an nlpkit vectors dir, a word2vec/GloVe/fastText file, or glove-6b-50d (lstm, bilstm, gru)."),
+        click.option("--vectors", default=None, metavar="SPEC", help="Initialise embeddings from vectors: an nlpkit vectors dir, a word2vec/GloVe/fastText file, or glove-6b-50d; their size is the model's (fasttext, lstm, bilstm, gru)."),
         click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the --vectors embeddings fixed (lstm, bilstm, gru)."),
         click.option("--max-len", type=click.IntRange(min=1), default=None, help="Tokens kept per text (neural; bert counts [CLS]/[SEP])."),
         click.option("--truncate", type=click.Choice(["head", "tail", "head+tail"]), default=None, help="What a longer text keeps: its start, its end, or both (a quarter from the start; Sun et al. 2019) (neural)."),
@@ -67,6 +67,7 @@ def model_options(f):
         click.option("--layers", type=click.IntRange(min=1), default=None, help="Stacked recurrent layers (lstm, bilstm, gru)."),
         click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=None, help="Dropout on embeddings and the pooled state (lstm, bilstm, gru)."),
         click.option("--pooling", type=click.Choice(["last", "max", "mean"]), default=None, help="Text vector: the last state, or max/mean over time (lstm, bilstm, gru)."),
+        click.option("--schedule", type=click.Choice(["constant", "linear", "cosine"]), default=None, help="Learning rate over the run: constant, or a linear/cosine decay to 0 (lstm, bilstm, gru; default constant)."),
         click.option("--clip", type=click.FloatRange(min=0), default=None, help="Clip the gradient norm to this (0: off) (neural)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Examples per batch (neural)."),
         click.option("--grad-accum", type=click.IntRange(min=1), default=None, help="Batches per optimizer step (neural)."),

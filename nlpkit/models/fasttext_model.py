@@ -10,6 +10,11 @@ With more than one thread fastText is not deterministic; the default is one
 thread, so a seed reproduces a model exactly. The defaults (bigrams, dim 50,
 20 epochs, lr 0.1) were the best of three settings on a validation slice of
 the IMDb training data (benchmarks/bench_classical.py).
+
+``vectors`` starts the word embeddings from pre-trained vectors (fastText's
+``-pretrainedVectors``; any spec :func:`nlpkit.embeddings.vectors.load_vectors`
+reads). Their size is then the model's: it wins over ``dim``, as it does for
+the recurrent kinds. The n-gram buckets start from fastText's own random init.
 """
 
 from __future__ import annotations
@@ -124,13 +129,27 @@ def _train_isolated(arguments: dict):
         return fasttext.load_model(bin_path)
 
 
+def _pretrained_vectors_file(spec, path: str, lowercase: bool) -> dict:
+    """Write `spec`'s vectors as the word2vec text file fastText's ``pretrainedVectors`` reads; its arguments."""
+    from nlpkit.embeddings.vectors import load_vectors
+
+    keyed_vectors = load_vectors(spec)
+    with open(path, "w", encoding="utf-8") as f:
+        words = [w for w in keyed_vectors.index_to_key if w and not any(c.isspace() for c in w)
+                 and (not lowercase or w == w.lower())]  # lowercased lines never meet a cased word
+        f.write(f"{len(words)} {keyed_vectors.vector_size}\n")
+        for word in words:
+            f.write(word + " " + " ".join(f"{x:.6g}" for x in keyed_vectors[word]) + "\n")
+    return {"pretrainedVectors": path, "dim": keyed_vectors.vector_size}
+
+
 class FastTextClassifier(Classifier):
     kind = "fasttext"
     required_files = (BIN_FILE,)
     libraries = ("fasttext-modern",)
 
     def __init__(self, ngrams=(1, 2), dim=50, epochs=20, lr=0.1, min_count=1, bucket=500_000,
-                 lowercase=True, threads=1, seed=0):
+                 lowercase=True, threads=1, seed=0, vectors=None):
         if int(ngrams[0]) != 1:
             raise ValueError("fastText uses all word n-grams from 1 to N: give --ngrams 1,N (or N)")
         self.ngrams = [int(n) for n in ngrams]
@@ -142,6 +161,7 @@ class FastTextClassifier(Classifier):
         self.lowercase = lowercase
         self.threads = threads
         self.seed = seed
+        self.vectors = vectors
 
     def fit(self, records, labels, valid=None):
         self.labels_ = sorted(set(labels))
@@ -156,20 +176,25 @@ class FastTextClassifier(Classifier):
             random.Random(self.seed).shuffle(lines)
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 f.writelines(lines)
+            pretrained = {}
+            if self.vectors:
+                pretrained = _pretrained_vectors_file(self.vectors, path + ".vec", self.lowercase)
             # Trained in a fresh process: in one that already trained a fastText model, fasttext-modern
             # 0.10 can fail with "Encountered NaN" on the next one (seen in tests: a small model after a
             # larger one), which points at memory it reuses without initialising.
-            self._ft = _train_isolated(dict(
+            self._ft = _train_isolated({**dict(
                 input=path, dim=self.dim, epoch=self.epochs, lr=self.lr, wordNgrams=self.ngrams[1],
                 minCount=self.min_count, bucket=self.bucket, thread=self.threads, seed=self.seed,
                 loss="softmax", verbose=0,
-            ))
+            ), **pretrained})
         except RuntimeError as e:  # "Encountered NaN": seen with a high --lr, and with very few --bucket
             raise NlpkitError(
                 f"fastText training failed ({e}); try a lower --lr than {self.lr} or more than {self.bucket} --bucket"
             ) from None
         finally:
-            os.unlink(path)
+            for leftover in (path, path + ".vec"):
+                if os.path.exists(leftover):
+                    os.unlink(leftover)
         return self
 
     def predict_proba(self, records) -> np.ndarray:
