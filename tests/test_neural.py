@@ -228,13 +228,17 @@ def _train(run_dir, resume=None, stop_at_step=None, monkeypatch=None, **params):
         monkeypatch.setattr(neural, "after_step", lambda state: None) if monkeypatch else None
 
 
-@pytest.mark.parametrize("save_every, stop_at_step", [(0, 4), (2, 5)])  # from an epoch's end; from mid-epoch
-def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch, save_every, stop_at_step):
-    whole = _train(tmp_path / "whole", save_every=save_every, batch_size=3)  # 3 batches an epoch
+# from an epoch's end; from mid-epoch; from mid-epoch with a learning-rate schedule, whose state is restored too
+@pytest.mark.parametrize("save_every, stop_at_step, schedule", [(0, 4, "constant"), (2, 5, "constant"), (2, 5, "linear")])
+def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monkeypatch, save_every, stop_at_step,
+                                                                  schedule):
+    whole = _train(tmp_path / "whole", save_every=save_every, batch_size=3, schedule=schedule)  # 3 batches an epoch
     with pytest.raises(Interrupted):
-        _train(tmp_path / "cut", save_every=save_every, batch_size=3, stop_at_step=stop_at_step, monkeypatch=monkeypatch)
+        _train(tmp_path / "cut", save_every=save_every, batch_size=3, stop_at_step=stop_at_step, monkeypatch=monkeypatch,
+               schedule=schedule)
     assert not (tmp_path / "cut" / "nlpkit.json").exists()  # no final model from an interrupted run
-    resumed = _train(tmp_path / "cut", resume="latest", save_every=save_every, batch_size=3, monkeypatch=monkeypatch)
+    resumed = _train(tmp_path / "cut", resume="latest", save_every=save_every, batch_size=3, monkeypatch=monkeypatch,
+                     schedule=schedule)
     for name, tensor in whole.module_.state_dict().items():
         assert torch.equal(tensor, resumed.module_.state_dict()[name]), name
     strip = lambda rows: [{k: v for k, v in r.items() if k not in ("seconds", "samples_per_s")} for r in rows]  # noqa: E731
@@ -242,6 +246,13 @@ def test_resume_after_an_interruption_equals_an_uninterrupted_run(tmp_path, monk
     assert len(whole.history_) == 3
     logged = [json.loads(line) for line in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
     assert strip(logged) == strip(whole.history_)
+
+
+@pytest.mark.parametrize("schedule, factors", [("constant", [1, 1, 1]), ("linear", [2 / 3, 1 / 3, 0])])
+def test_the_recurrent_kinds_learning_rate_schedule(tmp_path, schedule, factors):
+    # 3 epochs of 3 optimizer steps: a linear decay reaches 0 at the last step
+    model = _train(tmp_path / schedule, batch_size=3, schedule=schedule)
+    assert [row["lr"] for row in model.history_] == pytest.approx([TINY["lr"] * f for f in factors])
 
 
 def test_model_best_model_last_and_early_stopping(tmp_path):

@@ -35,12 +35,11 @@ from nlpkit.errors import NlpkitError
 from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
 from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
 from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
-from nlpkit.models.loop import TrainLoopParams, adamw, train_loop, warmup_then_decay
+from nlpkit.models.loop import SCHEDULES, TrainLoopParams, adamw, train_loop, warmup_then_decay
 
 KIND = "lm"
 SHAPE = "lm.json"
 WEIGHTS = "weights.safetensors"
-SCHEDULES = ("cosine", "linear", "constant")
 
 
 def after_step(state) -> None:

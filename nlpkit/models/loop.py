@@ -194,6 +194,10 @@ def adamw(module, lr: float, weight_decay: float):
     return torch.optim.AdamW(groups, lr=lr)
 
 
+# what warmup_then_decay does after the warm-up
+SCHEDULES = ("cosine", "linear", "constant")
+
+
 def warmup_then_decay(optimizer, warmup_steps: int, total_steps: int, decay: str = "cosine"):
     """A linear warm-up to the optimizer's rate, then a cosine or linear decay to 0 (or none: constant)."""
     import torch

@@ -20,6 +20,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpkit.files import read_json, read_safetensors, write_json
 from nlpkit.models.base import ModelError
+from nlpkit.models.loop import SCHEDULES, warmup_then_decay
 from nlpkit.models.neural import Collate, NeuralClassifier
 from nlpkit.models.vocab import (
     PAD_ID,
@@ -105,11 +106,12 @@ class RNNClassifier(NeuralClassifier):
     layers: int = 1
     dropout: float = 0.3
     pooling: str = "last"
+    schedule: str = "constant"  # the learning rate over the run: constant, or a linear/cosine decay to 0
 
     def _check_params(self) -> None:
         self.check_loop_params()
         for name, value, choices in (("padding", self.padding, PADDING_CHOICES), ("truncate", self.truncate, TRUNCATE_CHOICES),
-                                     ("pooling", self.pooling, POOLING_CHOICES)):
+                                     ("pooling", self.pooling, POOLING_CHOICES), ("schedule", self.schedule, SCHEDULES)):
             if value not in choices:
                 raise ModelError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
         for name in ("max_len", "hidden", "layers", "vocab_size", "min_count"):
@@ -148,6 +150,9 @@ class RNNClassifier(NeuralClassifier):
 
     def _make_optimizer(self, module):
         return torch.optim.Adam([p for p in module.parameters() if p.requires_grad], lr=self.lr)
+
+    def _make_scheduler(self, optimizer, total_steps: int):
+        return None if self.schedule == "constant" else warmup_then_decay(optimizer, 0, total_steps, self.schedule)
 
     # -- files
 
