@@ -70,8 +70,7 @@ def classifier_settings(settings, lm: dict):
 def prepare_lm(method, settings, options, data_info: dict, vectors: dict, device: str, out: Path, listener) -> dict:
     """The method's LM: kept from an earlier run with the same key, else pretrained now in a worker."""
     from nlpkit.bench.data import settings_key
-    from nlpkit.bench.process import last_error
-    from nlpkit.bench.runner import run_worker
+    from nlpkit.bench.process import last_error, run_worker
     from nlpkit.errors import NlpkitError
     from nlpkit.files import read_cached_json, write_json
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def run_module(module: str, spec_path: Path, log_path: Path, env: dict[str, str],
@@ -32,6 +35,17 @@ def run_module(module: str, spec_path: Path, log_path: Path, env: dict[str, str]
                 except subprocess.TimeoutExpired:  # ... unless a library holds it in C code
                     process.kill()
                     process.wait()
+
+
+def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Any) -> tuple[int, float, Path]:
+    """``python -m nlpkit.bench.worker SPEC`` with its stderr in logs/NAME.log, its phases told to
+    ``listener.method_phase``; (exit code, seconds, log)."""
+    log_path = out / "logs" / f"{name}.log"
+    started = time.perf_counter()
+    # PYTHONHASHSEED: gensim and fastText hash words; a fixed seed makes runs repeatable
+    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+    rc = run_module("nlpkit.bench.worker", spec_path, log_path, env, lambda phase: listener.method_phase(name, phase))
+    return rc, round(time.perf_counter() - started, 1), log_path
 
 
 def last_error(log_path: Path) -> str | None:

@@ -29,7 +29,7 @@ from nlpkit.bench import data as bench_data
 from nlpkit.bench import pretrain
 from nlpkit.bench import references as bench_references
 from nlpkit.bench.methods import Method, registered, select, vectors_settings
-from nlpkit.bench.process import last_error, run_module, step_row
+from nlpkit.bench.process import last_error, run_worker, step_row
 from nlpkit.errors import NlpkitError
 from nlpkit.files import read_cached_json
 
@@ -278,16 +278,6 @@ def run_method(method: Method, settings, options: BenchOptions, data_info: dict,
     result_path.unlink(missing_ok=True)
     rc, wall, log_path = run_worker(method.name, spec_path, out, options.seed, listener)
     return step_row(base, rc, wall, log_path, result_path)
-
-
-def run_worker(name: str, spec_path: Path, out: Path, seed: int, listener: Listener) -> tuple[int, float, Path]:
-    """``python -m nlpkit.bench.worker SPEC`` with its stderr in logs/NAME.log; (exit code, seconds, log)."""
-    log_path = out / "logs" / f"{name}.log"
-    started = time.perf_counter()
-    # PYTHONHASHSEED: gensim and fastText hash words; a fixed seed makes runs repeatable
-    env = {**os.environ, "PYTHONHASHSEED": str(seed)}
-    rc = run_module("nlpkit.bench.worker", spec_path, log_path, env, lambda phase: listener.method_phase(name, phase))
-    return rc, round(time.perf_counter() - started, 1), log_path
 
 
 # --------------------------------------------------------------------------- environment

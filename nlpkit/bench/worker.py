@@ -221,15 +221,20 @@ def run(spec: dict, emit) -> dict:
     }
 
 
+# what a spec's ``task`` runs, besides a method's row (run): the run's LM and a row fine-tuned from it
+# live in nlpkit.bench.pretrain, named as "module:attribute" because that module uses this one's helpers
+TASKS = {"lm": "nlpkit.bench.pretrain:train_lm", "lm-method": "nlpkit.bench.pretrain:run_method"}
+
+
 def task_function(task: str | None):
-    """What a spec's ``task`` runs: a method's row (``method``), the run's vectors, or the run's LM
-    and a row fine-tuned from it (:mod:`nlpkit.bench.pretrain`)."""
+    """What a spec's ``task`` runs: a method's row (``method``), the run's vectors, or one of :data:`TASKS`."""
+    import importlib
+
     if task == "vectors":
         return train_vectors
-    if task in ("lm", "lm-method"):
-        from nlpkit.bench import pretrain
-
-        return pretrain.train_lm if task == "lm" else pretrain.run_method
+    if task in TASKS:
+        module, _, attribute = TASKS[task].partition(":")
+        return getattr(importlib.import_module(module), attribute)
     return run
 
 
