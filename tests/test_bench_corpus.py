@@ -166,9 +166,13 @@ def test_set_is_part_of_the_resume_key(stars, stars_run, tmp_path):
     ("lm-lstm.lm_epochs=0", "lm-lstm.lm_epochs=0: 0 is not in the range x>=1."),
     ("lm-lstm.lm_bogus=1", "lm-lstm (kind lm-lstm) has no parameter 'lm_bogus'; known:"),
     ("bilstm.lm_epochs=1", "bilstm (kind bilstm) has no parameter 'lm_epochs'"),
+    # a given LM is fine-tuned as it is: no pretraining settings beside it
+    (("lm-lstm.lm=models/my-lm", "lm-lstm.lm_epochs=2"),
+     "lm-lstm.lm=models/my-lm fine-tunes that LM, so the run pretrains none: drop lm-lstm.lm_epochs"),
 ])
 def test_set_usage_errors(setting, message, tmp_path):
-    result = invoke("bench", "imdb", "--data", SAMPLE, "--set", setting, "--out", tmp_path)
+    settings = [setting] if isinstance(setting, str) else list(setting)
+    result = invoke("bench", "imdb", "--data", SAMPLE, *[a for s in settings for a in ("--set", s)], "--out", tmp_path)
     assert result.exit_code == 2
     assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
 

@@ -63,7 +63,7 @@ def _pretrain_options() -> dict[str, click.Option]:
 def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[str, dict]:
     """``("bert.max_len=512", ...)`` -> ``{"bert": {"max_len": 512}}``; a usage error (exit 2) names the known keys."""
     from nlpkit.bench.methods import METHODS
-    from nlpkit.bench.pretrain import RUN_LM
+    from nlpkit.bench.pretrain import PREFIX, RUN_LM
     from nlpkit.models.training import kind_parameters
 
     options = _train_options()
@@ -90,6 +90,11 @@ def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[
         except click.BadParameter as e:
             raise click.BadParameter(f"{item}: {e.message}", param_hint="'--set'") from None
         overrides.setdefault(method_name, {})[name] = list(value) if isinstance(value, tuple) else value
+    for method_name, values in overrides.items():
+        pretraining = sorted(k for k in values if k.startswith(PREFIX))
+        if pretraining and values.get("lm", RUN_LM) != RUN_LM:  # a given LM is not pretrained by the run
+            raise click.BadParameter(f"{method_name}.lm={values['lm']} fine-tunes that LM, so the run pretrains none: "
+                                     f"drop {', '.join(f'{method_name}.{k}' for k in pretraining)}", param_hint="'--set'")
     return overrides
 
 
