@@ -109,12 +109,16 @@ class LanguageModel(LMParams):
 
     # -- fit
 
-    def fit(self, records, valid=None, field: str = "text", vocabulary_records=None) -> "LanguageModel":
+    def fit(self, records, valid=None, field: str = "text", vocabulary_records=None, tokenizer=None) -> "LanguageModel":
         """Train on `records` (validation perplexity on `valid`); the word vocabulary comes from
-        `vocabulary_records` when given (e.g. a larger corpus than one trains on), else from `records`."""
+        `vocabulary_records` when given (e.g. a larger corpus than one trains on), else from `records`.
+        `tokenizer`, a ready one of the `tokenizer` kind (e.g. a :class:`~nlpkit.lm.tokenizer.PretokenizedWordPiece`
+        over records of ids), replaces the one the model would build or restore."""
         from nlpkit.device import resolve_device, seed_everything, set_threads
 
         self.check()
+        if tokenizer is not None and tokenizer.kind != self.tokenizer:
+            raise LMUsageError(f"a {tokenizer.kind} tokenizer given to a model of tokenizer {self.tokenizer!r}")
         records = list(records)
         self.device_ = resolve_device(self.device)
         set_threads(self.threads)
@@ -123,7 +127,9 @@ class LanguageModel(LMParams):
         if snapshot is not None:
             self._restore(snapshot)
         else:
-            self._build(records if vocabulary_records is None else list(vocabulary_records), field)
+            self._build(records if vocabulary_records is None else list(vocabulary_records), field, tokenizer)
+        if tokenizer is not None:
+            self.tokenizer_ = tokenizer
         train = self._windows(records, field, keep_tail=False)
         if len(train.stream) == len(records):  # <eos> after each record, and nothing else
             raise LMError("no tokens to train on: the corpus is empty")
@@ -139,13 +145,14 @@ class LanguageModel(LMParams):
         self.fit_seconds_ = time.perf_counter() - started
         return self
 
-    def _build(self, records, field: str) -> None:
+    def _build(self, records, field: str, tokenizer=None) -> None:
         import torch
 
         from nlpkit.lm.modules import LanguageModelNet
         from nlpkit.lm.tokenizer import build_tokenizer
 
-        self.tokenizer_ = build_tokenizer(self.tokenizer, records, field, self.vocab_size, self.min_count)
+        self.tokenizer_ = tokenizer if tokenizer is not None else build_tokenizer(
+            self.tokenizer, records, field, self.vocab_size, self.min_count)
         keyed_vectors = self._load_vectors()
         self.shape_ = {
             "arch": self.arch, "vocab_size": len(self.tokenizer_),

@@ -9,6 +9,8 @@ Two vocabularies:
   which is what an adaptive softmax's cut-offs assume.
 - ``wordpiece``: the WordPiece vocabulary of the bundled all-MiniLM-L6-v2 checkpoint
   (30,522 subwords, uncased: no unknown words); ``[SEP]`` serves as ``<eos>``.
+  :class:`PretokenizedWordPiece` is the same vocabulary over records that carry its
+  ids already (``{"ids": [...]}``, as the GPU pack stores IMDb): nothing to tokenize.
 
 Every record is a sequence ``<eos> w_1 ... w_n <eos>``: the first ``<eos>`` is the
 context the first word is predicted from, the last one is predicted too.
@@ -95,6 +97,23 @@ class WordPieceTokenizer:
 
     def save(self, directory: Path) -> None:
         self.tokenizer.save(str(directory / WORDPIECE_FILE))
+
+
+class PretokenizedWordPiece(WordPieceTokenizer):
+    """A WordPiece vocabulary whose records are its ids already (``{"ids": [...]}``); it saves, and loads
+    back, as :class:`WordPieceTokenizer` (the model directory has no trace of where the ids came from)."""
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> "PretokenizedWordPiece":
+        from tokenizers import Tokenizer
+
+        return cls(Tokenizer.from_file(str(path)))
+
+    def encode(self, record: dict, field: str = "text") -> list[int]:
+        return list(record["ids"])
+
+    def tokens(self, record: dict, field: str = "text") -> list[str]:
+        return [self.tokenizer.id_to_token(i) for i in record["ids"]]
 
 
 def record_text(record: dict, field: str) -> str:
