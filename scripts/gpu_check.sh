@@ -9,24 +9,28 @@
 # On the GPU machine (python3.12 with torch, transformers, scikit-learn, rich and click; no network)
 # nlpkit is installed from the pack's wheel into a venv that sees the system's packages. The dry run
 # uses the python on PATH (or $PYTHON) with nlpkit importable.
+#
+# $GPU_CHECK names the module of nlpkit.bench that runs (default gpu_check; scripts/gpu_lm_check.sh
+# sets gpu_lm_check, the LM pretraining and the lm-lstm fine-tune); the results default to its name.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
+check="${GPU_CHECK:-gpu_check}"
 pack="$here/gpu-pack"
-out="gpu-check.json"
+out="${check//_/-}.json"
 dry_run=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --dry-run) dry_run="--dry-run" ;;
         --pack) pack="$2"; shift ;;
         --out) out="$2"; shift ;;
-        *) echo "gpu_check.sh: unknown argument $1 (use --dry-run, --pack DIR, --out FILE)" >&2; exit 2 ;;
+        *) echo "${check}.sh: unknown argument $1 (use --dry-run, --pack DIR, --out FILE)" >&2; exit 2 ;;
     esac
     shift
 done
 pack="$(realpath -m "$pack")"
 out="$(realpath -m "$out")"
-[ -f "$pack/imdb.npz" ] || { echo "gpu_check.sh: no $pack/imdb.npz; build the pack with: make gpu-pack" >&2; exit 2; }
+[ -f "$pack/imdb.npz" ] || { echo "${check}.sh: no $pack/imdb.npz; build the pack with: make gpu-pack" >&2; exit 2; }
 
 python="${PYTHON:-python3}"
 if [ -z "$dry_run" ]; then
@@ -38,4 +42,4 @@ if [ -z "$dry_run" ]; then
     cd "${TMPDIR:-/tmp}"
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec "$python" -m nlpkit.bench.gpu_check --pack "$pack" --out "$out" $dry_run
+exec "$python" -m "nlpkit.bench.$check" --pack "$pack" --out "$out" $dry_run
