@@ -9,9 +9,12 @@
   weights cast to bf16 in safetensors, and its tokenizer;
 - imdb.npz: train and test as WordPiece ids of that tokenizer (uint16, compressed),
   head+tail truncated to max_len - 2 ids (Sun et al. 2019), with the labels;
+- unsup.npz: UNSUP_REVIEWS of the unlabelled reviews (a seeded sample), whole, as the
+  same ids, for the LM check's pretraining (scripts/gpu_lm_check.sh): as many as fit
+  beside the rest with about 1 MiB to spare (~413 bytes a review compressed);
 - manifest.json: each file's bytes and sha256, and the total.
 
---limit N takes a balanced seeded subset of each split (the test's tiny pack).
+--limit N takes a balanced seeded subset of each split, and N unlabelled reviews (the test's tiny pack).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ LIMIT_BYTES = 64 * 2**20
 MAX_LEN = 256
 TRUNCATE = "head+tail"
 TOKENIZER_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
+# unlabelled reviews carried for the LM check: 15,000 whole reviews are 6.2 MB (4.7M ids), the most
+# that fit the 64 MiB beside the model and the labelled splits with a margin for the wheel to grow
+UNSUP_REVIEWS = 15_000
 # cp312 wheels the GPU machine lacks: "name==version" entries, fetched with pip download (none needed today)
 EXTRA_WHEELS: list[str] = []
 
@@ -66,26 +72,39 @@ def write_minilm(out: Path) -> Path:
     return dest
 
 
+def packed(name: str, pieces: list[list[int]]) -> dict[str, np.ndarray]:
+    """Reviews of ids as one uint16 array and the offsets where each starts (and the last ends)."""
+    return {f"{name}_ids": np.concatenate([np.asarray(p, dtype=np.uint16) for p in pieces]),
+            f"{name}_offsets": np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)}
+
+
 def write_ids(data: Path, out: Path, tokenizer_dir: Path, limit: int | None) -> None:
     from transformers import AutoTokenizer
 
-    from nlpkit.bench.data import balanced_subset, load_split
+    from nlpkit.bench.data import balanced_subset, load_split, load_unlabelled
+    from nlpkit.corpora import split_path
     from nlpkit.models.vocab import truncate
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    assert len(tokenizer) < 2**16, "WordPiece ids must fit in uint16"
+
+    def encode(records):
+        return tokenizer([r["text"] for r in records], add_special_tokens=False, truncation=False)["input_ids"]
+
     arrays: dict[str, np.ndarray] = {}
     label_names: list[str] = []
     for split in ("train", "test"):
         records = balanced_subset(load_split(data, split), limit, seed=0)
         label_names = sorted({r["label"] for r in records})
-        encoded = tokenizer([r["text"] for r in records], add_special_tokens=False, truncation=False)["input_ids"]
-        pieces = [truncate(ids, MAX_LEN - 2, TRUNCATE) for ids in encoded]
-        arrays[f"{split}_ids"] = np.concatenate([np.asarray(p, dtype=np.uint16) for p in pieces])
-        arrays[f"{split}_offsets"] = np.concatenate([[0], np.cumsum([len(p) for p in pieces])]).astype(np.int64)
+        arrays.update(packed(split, [truncate(ids, MAX_LEN - 2, TRUNCATE) for ids in encode(records)]))
         arrays[f"{split}_labels"] = np.asarray([label_names.index(r["label"]) for r in records], dtype=np.uint8)
-    assert len(tokenizer) < 2**16, "WordPiece ids must fit in uint16"
     np.savez_compressed(out / "imdb.npz", label_names=np.asarray(label_names), max_len=np.asarray(MAX_LEN),
                         truncate=np.asarray(TRUNCATE), **arrays)
+    unsup_file = split_path(data, "unsup")
+    if unsup_file is not None:
+        unsup = load_unlabelled(unsup_file)
+        chosen = np.random.default_rng(0).permutation(len(unsup))[:min(UNSUP_REVIEWS, limit or UNSUP_REVIEWS)]
+        np.savez_compressed(out / "unsup.npz", **packed("unsup", encode([unsup[i] for i in sorted(chosen)])))
 
 
 def write_manifest(out: Path) -> dict:
