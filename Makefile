@@ -36,7 +36,7 @@ bench: install
 	$(BIN)/nlpkit -v bench imdb --data corpora/imdb-sample --limit 800 --out bench-out/imdb-sample
 
 # what the GPU check carries (ignored, <= 64 MiB): nlpkit's wheel, MiniLM in bf16, IMDb as WordPiece ids;
-# then, on the GPU machine: scripts/gpu_check.sh (docs/benchmarks.md)
+# then, on the GPU machine: scripts/gpu_check.sh and scripts/gpu_lm_check.sh (docs/benchmarks.md)
 gpu-pack: install
 	$(BIN)/python scripts/make_gpu_pack.py --out gpu-pack
 
