@@ -141,9 +141,10 @@ def test_a_neural_method_brings_its_learning_curve(tmp_path):
     assert m["status"] == "done" and m["device"] == "cpu" and m["references"] == ["dai2015-lstm", "dai2015-sa-lstm"]
     assert [row["epoch"] for row in m["history"]] == [1, 2, 3]
     assert all(row["train_loss"] > 0 for row in m["history"])
-    # the note says what it trained on: one fit on all 60 (train + validation), tested on 60
-    assert ("trained on 60 of the 60 training records; one fit on train + validation (no validation score); "
-            "tested on 60 of the 60 test records") in (out / "report.md").read_text()
+    # the note says what it trained on: scored on validation, then refit on all 60, tested on 60
+    assert ("trained on 60 of the 60 training records; settings scored on the validation slice first, then refit "
+            "on train + validation; tested on 60 of the 60 test records") in (out / "report.md").read_text()
+    assert m["n_valid"] == 6 and m["valid_accuracy"] is not None
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/svg+xml;base64,') == 4 and 'id="plot-learning"' in page
 
