@@ -218,14 +218,21 @@ def test_micro_batches_are_length_bucketed(models):
     assert seen == [[1, 2], [8, 9]]
 
 
-def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass():
-    from nlpkit.serve.batching import MicroBatcher
-
-    seen = []
+def counting_model():
+    """A model's predict_proba that answers 0.5/0.5 and records each pass's batch size in `seen`."""
+    seen: list[int] = []
 
     def predict_proba(inputs):
         seen.append(len(inputs))
         return [[0.5, 0.5]] * len(inputs)
+
+    return predict_proba, seen
+
+
+def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass():
+    from nlpkit.serve.batching import MicroBatcher
+
+    predict_proba, seen = counting_model()
 
     async def main():
         # a wait of 60 s for company would overrun the 10 s bound: the lone record must run at once
@@ -249,11 +256,7 @@ def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass()
 def test_after_a_batch_of_several_a_record_waits_for_the_company_still_arriving():
     from nlpkit.serve.batching import MicroBatcher
 
-    seen = []
-
-    def predict_proba(inputs):
-        seen.append(len(inputs))
-        return [[0.5, 0.5]] * len(inputs)
+    predict_proba, seen = counting_model()
 
     async def main():
         batcher = MicroBatcher(predict_proba, max_batch=2, max_wait_s=60, max_queue=16, length=lambda x: 1)
