@@ -7,6 +7,7 @@ sample, and a tiny bilstm (micro-batched) on eight sentences. Every wait is boun
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import shutil
@@ -229,23 +230,30 @@ def counting_model():
     return predict_proba, seen
 
 
-def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass():
+@contextlib.asynccontextmanager
+async def running_batcher(predict_proba, max_batch: int):
+    """A started MicroBatcher that would wait 60 s for company (past every test's 10 s bound), stopped after."""
     from nlpkit.serve.batching import MicroBatcher
 
+    batcher = MicroBatcher(predict_proba, max_batch=max_batch, max_wait_s=60, max_queue=16, length=lambda x: 1)
+    await batcher.start()
+    try:
+        yield batcher
+    finally:
+        await batcher.stop()
+
+
+def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass():
     predict_proba, seen = counting_model()
 
     async def main():
         # a wait of 60 s for company would overrun the 10 s bound: the lone record must run at once
-        batcher = MicroBatcher(predict_proba, max_batch=8, max_wait_s=60, max_queue=16, length=lambda x: 1)
-        await batcher.start()
-        try:
+        async with running_batcher(predict_proba, max_batch=8) as batcher:
             lone = await asyncio.wait_for(batcher.submit([{"text": "alone"}]), timeout=10)
             # three sent at once find each other queued: one pass, filled from the queue without the wait
             # (the window fills to max_batch or waits; give it max_batch 3 so it is full at once)
             batcher.max_batch = 3
             together = await asyncio.wait_for(asyncio.gather(*(batcher.submit([{"text": t}]) for t in "abc")), timeout=10)
-        finally:
-            await batcher.stop()
         return lone, together
 
     lone, together = asyncio.run(main())
@@ -254,22 +262,16 @@ def test_a_lone_request_does_not_wait_for_company_but_queued_ones_share_a_pass()
 
 
 def test_after_a_batch_of_several_a_record_waits_for_the_company_still_arriving():
-    from nlpkit.serve.batching import MicroBatcher
-
     predict_proba, seen = counting_model()
 
     async def main():
-        batcher = MicroBatcher(predict_proba, max_batch=2, max_wait_s=60, max_queue=16, length=lambda x: 1)
-        await batcher.start()
-        try:
+        async with running_batcher(predict_proba, max_batch=2) as batcher:
             await asyncio.wait_for(batcher.submit([{"text": "a"}, {"text": "b"}]), timeout=10)  # a full batch of 2
             first = asyncio.create_task(batcher.submit([{"text": "c"}]))  # under load: waits for company ...
             await asyncio.sleep(0.2)
             assert not first.done()
             await asyncio.wait_for(batcher.submit([{"text": "d"}]), timeout=10)  # ... which fills its batch
             await asyncio.wait_for(first, timeout=10)
-        finally:
-            await batcher.stop()
 
     asyncio.run(main())
     assert seen == [2, 2]
