@@ -59,7 +59,7 @@ def model_options(f):
         # --- neural (issue 5): lstm, bilstm, gru, bert ---
         click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Vocabulary size, <pad> and <unk> included (lstm, bilstm, gru)."),
         click.option("--vectors", default=None, metavar="SPEC", help="Initialise embeddings from vectors: an nlpkit vectors dir, a word2vec/GloVe/fastText file, or glove-6b-50d; their size is the model's (fasttext, lstm, bilstm, gru)."),
-        click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the --vectors embeddings fixed (lstm, bilstm, gru)."),
+        click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the embeddings fixed: the --vectors ones (lstm, bilstm, gru), the LM's (lm-lstm, lm-transformer)."),
         click.option("--max-len", type=click.IntRange(min=1), default=None, help="Tokens kept per text (neural; bert counts [CLS]/[SEP])."),
         click.option("--truncate", type=click.Choice(["head", "tail", "head+tail"]), default=None, help="What a longer text keeps: its start, its end, or both (a quarter from the start; Sun et al. 2019) (neural)."),
         click.option("--padding", type=click.Choice(["pre", "post", "packed"]), default=None, help="Pad before or after the tokens, or pack the sequences (lstm, bilstm, gru)."),

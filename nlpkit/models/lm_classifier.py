@@ -18,6 +18,10 @@ head of two linear layers, each after batch norm and dropout (ULMFiT's). Four st
 - ``slanted_triangular``: the rate rises linearly for the first 10% of the steps
   to ``lr``, then falls linearly to lr/32 (off: constant).
 
+``freeze_embeddings`` (off by default, as for the recurrent kinds) keeps the LM's word
+embedding as pretraining left it, whatever the other switches say: with a few hundred
+labelled texts there are too few labels to move 20,000 word vectors.
+
 A text is ``<eos> w_1 ... w_n`` (as the LM saw it after a record's end), cut to
 ``max_len`` (default: 256 for the LSTM, the LM's context for the transformer).
 
@@ -101,6 +105,7 @@ class LMClassifier(NeuralClassifier):
     truncate: str = "head"
     concat_pooling: bool = True
     pool_embeddings: bool = False
+    freeze_embeddings: bool = False
     discriminative_lr: bool = True
     gradual_unfreezing: bool = True
     slanted_triangular: bool = True
@@ -191,6 +196,8 @@ class LMClassifier(NeuralClassifier):
         for depth, modules in enumerate(groups):
             for m in modules:
                 m.requires_grad_(depth >= len(groups) - trainable)
+        if self.freeze_embeddings:
+            self.module_.encoder.embedding.requires_grad_(False)
 
     # -- files
 
