@@ -146,10 +146,9 @@ def train_lm(spec: dict, emit) -> dict:
     seconds = time.perf_counter() - started
     model.save(directory)
     history = model.history_
-    tokens = sum(len(model.tokenizer_.encode(r)) + 1 for r in train)
     return {
         "key": spec["key"], "directory": str(directory), "settings": spec["settings"], "params": model.get_params(),
-        "budget": budget, "records": counts, "valid_records": len(valid), "tokens": tokens,
+        "budget": budget, "records": counts, "valid_records": len(valid), "tokens": model.train_tokens_,
         "epochs": len(history), "steps": history[-1]["step"] if history else 0,
         "valid_perplexity": round(min(r["valid_perplexity"] for r in history), 2) if valid else None,
         "tokens_per_s": history[-1]["tokens_per_s"] if history else None,

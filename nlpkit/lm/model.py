@@ -133,6 +133,7 @@ class LanguageModel(LMParams):
         train = self._windows(records, field, keep_tail=False)
         if len(train.stream) == len(records):  # <eos> after each record, and nothing else
             raise LMError("no tokens to train on: the corpus is empty")
+        self.train_tokens_ = len(train.stream)  # each record's tokens and the <eos> after it
         valid_windows = self._windows(list(valid), field, keep_tail=True) if valid else None
         self._fingerprint = fingerprint(records)
         self.module_ = self.module_.to(self.device_)
