@@ -188,7 +188,6 @@ def test_gradual_unfreezing_trains_the_head_first(tmp_path):
     assert [g["lr"] for g in groups] == pytest.approx([2e-3 / 2.6**2, 2e-3 / 2.6, 2e-3])  # embedding, LSTM, head
 
 
-
 def test_freeze_embeddings_keeps_the_lms_word_vectors_while_the_rest_trains(tmp_path):
     LanguageModel(**{**TINY_LSTM, "epochs": 1}).fit(RECORDS).save(tmp_path / "lm")
     before = LanguageModel.load(tmp_path / "lm", device="cpu").module_.encoder.state_dict()
@@ -198,6 +197,7 @@ def test_freeze_embeddings_keeps_the_lms_word_vectors_while_the_rest_trains(tmp_
     moved = {k for k in before if not torch.equal(before[k], after[k])}
     assert "embedding.weight" in before and "embedding.weight" not in moved
     assert moved and all(k.startswith("rnns.") for k in moved)
+
 
 # --------------------------------------------------------------------------- the commands
 
