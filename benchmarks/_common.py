@@ -38,6 +38,14 @@ def sh(command: str, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run(["bash", "-o", "pipefail", "-c", command], check=True, cwd=REPO, **kwargs)
 
 
+def accuracy(model, records, labels) -> float:
+    """A fitted classifier's accuracy: its most probable label against the gold ones."""
+    import numpy as np
+
+    predicted = np.asarray(model.predict_proba(records)).argmax(axis=1)
+    return float(np.mean([model.labels_[i] == y for i, y in zip(predicted, labels)]))
+
+
 def write_results(name: str, results: dict) -> Path:
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

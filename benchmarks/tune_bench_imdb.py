@@ -13,17 +13,11 @@ import json
 import sys
 import time
 
-import numpy as np
-from _common import IMDB, RESULTS
+from _common import IMDB, RESULTS, accuracy
 
 from nlpkit.bench import data as bench_data
 from nlpkit.models.training import build_model
 from nlpkit.records import model_input
-
-
-def accuracy(model, records, labels) -> float:
-    predicted = np.asarray(model.predict_proba(records)).argmax(axis=1)
-    return float(np.mean([model.labels_[i] == y for i, y in zip(predicted, labels)]))
 
 
 def main(grid: list) -> None:

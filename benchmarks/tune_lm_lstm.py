@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-from _common import IMDB, REPO, RESULTS
+from _common import IMDB, REPO, RESULTS, accuracy
 
 from nlpkit.bench import data as bench_data
 from nlpkit.bench import methods as bench_methods
@@ -72,14 +71,14 @@ def main(out: Path, grid: list) -> None:
         seed = overrides.get("seed", run["seed"])  # the model's own seed (init, batches), to see how far it moves a score
         method = bench_methods.METHODS[name]
         settings = method.settings("cpu", len(train[0]), {k: v for k, v in overrides.items() if k != "seed"})
-        params = {k: v for k, v in settings.params.items() if not k.startswith(pretrain.PREFIX)}
-        params.update({"vectors": vectors} if params.get("vectors") == bench_methods.RUN_VECTORS else {})
-        params.update({"lm": lm} if params.get("lm") == pretrain.RUN_LM else {})
+        if pretrain.wants_lm(settings):  # as the bench's runner does: the run's LM, no lm_* settings
+            settings = pretrain.classifier_settings(settings, {"directory": lm})
+        params = dict(settings.params)
+        params.update({"vectors": vectors} if settings.uses_vectors else {})
         started = time.perf_counter()
         model = build_model(method.kind, params, seed).fit(*train)
-        predicted = np.asarray(model.predict_proba(valid[0])).argmax(axis=1)
-        accuracy = float(np.mean([model.labels_[i] == y for i, y in zip(predicted, valid[1])]))
-        row = {"method": name, "overrides": overrides, "valid": round(100 * accuracy, 2), "n_valid": len(valid[0]),
+        score = accuracy(model, *valid)
+        row = {"method": name, "overrides": overrides, "valid": round(100 * score, 2), "n_valid": len(valid[0]),
                "seconds": round(time.perf_counter() - started, 1)}
         print(json.dumps(row), flush=True)
         rows.append(row)
