@@ -141,6 +141,12 @@ def test_resume_mid_epoch_equals_an_uninterrupted_run(tmp_path, monkeypatch):
     assert all("valid_perplexity" in row for row in whole.history_)
 
 
+def test_the_trained_token_count_is_each_records_words_and_its_eos():
+    records = [{"text": "one two three"}, {"text": "four five"}, {"text": "six"}]
+    model = LanguageModel(**{**TINY_LSTM, "epochs": 1}).fit(records)
+    assert model.train_tokens_ == (3 + 1) + (2 + 1) + (1 + 1)  # what the bench's LM reports as "tokens"
+
+
 def test_save_and_load_give_the_same_scores(tmp_path, lstm_lm):
     lstm_lm.save(tmp_path / "lm")
     assert {p.name for p in (tmp_path / "lm").iterdir()} == {"nlpkit.json", "lm.json", "weights.safetensors", "vocab.json"}
