@@ -354,6 +354,17 @@ class Server:
         self.stderr.flush()
         return self.stderr_path.read_text()
 
+    def log_lines(self, until_path: str, timeout: float = 10.0) -> list[dict]:
+        """The log's JSON lines, once the access line of a request to `until_path` is among them: the server
+        logs a request after answering it, so the client can be a moment ahead of the log (bounded wait)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            complete = [line for line in self.log().splitlines(keepends=True) if line.endswith("\n") and line.strip()]
+            lines = [json.loads(line) for line in complete]  # every line is JSON
+            if any(line.get("path") == until_path for line in lines) or time.monotonic() > deadline:
+                return lines
+            time.sleep(0.05)
+
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
@@ -387,7 +398,7 @@ def test_a_real_server_predicts_refuses_bad_input_and_logs_json(server):
     assert [r["id"] for r in batch.json()["records"]] == ["a", "b"] and batch.json()["records"][0]["pred"] == "neg"
     assert (malformed.status_code, unknown.status_code, oversize.status_code, after.status_code) == (400, 404, 413, 200)
     assert metrics.headers["content-type"].startswith("text/plain") and "# TYPE nlpkit_request_seconds histogram" in metrics.text
-    lines = [json.loads(line) for line in server.log().splitlines() if line.strip()]  # every line is JSON
+    lines = server.log_lines(until_path="/metrics")
     access = [line for line in lines if "status" in line]
     assert [(a["method"], a["path"], a["status"]) for a in access[-7:-1]] == [
         ("POST", "/v1/predict", 200), ("POST", "/v1/models/bl/predict", 200), ("POST", "/v1/predict", 400),
