@@ -147,6 +147,10 @@ def test_a_neural_method_brings_its_learning_curve(tmp_path):
     assert m["n_valid"] == 6 and m["valid_accuracy"] is not None
     page = (out / "report.html").read_text()
     assert page.count('src="data:image/svg+xml;base64,') == 4 and 'id="plot-learning"' in page
+    # the step's log says how its training goes, an epoch a line (and a line a minute within an epoch)
+    log = (out / "logs" / "bilstm.log").read_text().splitlines()
+    assert [line.split(",")[0] for line in log if line.startswith("bilstm: epoch ")] == [
+        f"bilstm: epoch {e}" for e in (1, 2, 3, 1, 2, 3)]  # validation fit, then the refit
 
 
 def test_the_embedded_sample_is_the_last_resort_with_a_notice(tmp_path, monkeypatch):
@@ -226,3 +230,13 @@ def test_html_report_renders_with_its_plots_in_chromium(run, tmp_path):
     pixels = np.asarray(Image.open(shot).convert("RGB")).astype(int)
     blue = (np.abs(pixels - [0x3B, 0x6E, 0xA8]).max(axis=2) < 12).sum()
     assert blue > 2000
+
+
+def test_verbose_into_a_log_is_a_line_a_phase(tmp_path):
+    """-v off a terminal (nohup, CI): the bars do not draw, so each phase is a line with the time."""
+    result = CliRunner().invoke(cli, ["-v", "bench", "imdb", "--data", str(SAMPLE), "--methods", "bow-nb", "--limit", "40",
+                                      "--out", str(tmp_path / "o")], catch_exceptions=False)
+    assert result.exit_code == 0, result.stderr
+    phases = [line.split(" ", 1)[1] for line in result.stderr.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
+    assert phases == [f"bow-nb: {p}" for p in ("load", "train", "fitting", "validating", "refit", "fitting", "predict",
+                                               "save", "done")]

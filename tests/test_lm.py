@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -376,3 +377,20 @@ def test_a_damaged_lm_directory_is_refused(tmp_path, lstm_lm):
 
     with pytest.raises(NlpkitError, match="weights.safetensors: damaged: its sha256 does not match"):
         LanguageModel.load(tmp_path / "lm", device="cpu")
+
+
+def test_off_a_terminal_training_says_how_far_it_is_now_and_then(monkeypatch, capsys):
+    """-v into a log (nohup, CI, a bench step's logs/NAME.log) draws no bar: plain lines instead."""
+    from nlpkit.models import loop
+
+    monkeypatch.setattr(loop, "LINE_EVERY_S", 0.0)  # a line every batch, not every minute
+    model = LanguageModel(**{**TINY_LSTM, "epochs": 2})
+    model.show_progress = True
+    model.fit(CORPUS)
+    lines = capsys.readouterr().err.splitlines()
+    batch = re.compile(r"lm lstm: epoch (\d)/2, batch (\d)/5 \((\d+)%\), loss \d+\.\d{4}, [\d,]+\.\d tokens/s, \d+ s left$")
+    said = [batch.match(line) for line in lines]
+    assert [(m[1], m[2], m[3]) for m in said if m] == [(e, str(b), str(20 * b)) for e in "12" for b in range(1, 6)]
+    assert [line.split(",")[:2] for line, m in zip(lines, said) if not m] == [
+        ["lm lstm: epoch 1", " step 5"], ["lm lstm: epoch 2", " step 10"]]  # and the line each epoch ends with
+    assert lines[5].startswith("lm lstm: epoch 1, step 5, train_loss ")

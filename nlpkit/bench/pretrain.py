@@ -142,6 +142,7 @@ def train_lm(spec: dict, emit) -> dict:
         chosen["vectors"] = vectors["directory"]
     directory = Path(spec["directory"])
     model = LanguageModel(**{**chosen, "seed": spec["seed"], "device": spec["device"]})
+    model.show_progress = True  # into logs/NAME.log: a line a minute (tail -f it) and one per epoch
     emit("pretrain")
     started = time.perf_counter()
     model.fit(train, valid)

@@ -158,19 +158,22 @@ def run(spec: dict, emit) -> dict:
     import_libraries(spec["kind"])
     memory_before = peak_rss_mb()
     on_phase = (lambda message: emit(message.split(" on ")[0]))
+    # progress=True: a neural kind's training loop writes a line a minute and one per epoch to stderr,
+    # which is this step's logs/NAME.log
     validated = None
     if settings.get("validate", True):
         emit("train")
         # the code path of `nlpkit train`: build the kind from the registry, fit, score on validation
         validated = train_model(spec["kind"], params, dataset("train", records["train"], settings.get("train_limit")),
                                 dataset("valid", records["valid"], settings.get("valid_limit")), seed=seed,
-                                on_phase=on_phase)
+                                on_phase=on_phase, progress=True)
     trained = validated
     if settings.get("refit", True) or validated is None:
         # the published protocol: the chosen settings fit again on the whole training split
         emit("refit" if validated is not None else "train")
         everything = dataset("train+valid", records["train"] + records["valid"], settings.get("train_limit"))
-        trained = train_model(spec["kind"], params, everything, None, seed=seed, valid_fraction=0, on_phase=on_phase)
+        trained = train_model(spec["kind"], params, everything, None, seed=seed, valid_fraction=0, on_phase=on_phase,
+                              progress=True)
     model = trained.model
     test = dataset("test", records["test"], settings.get("test_limit"))
 

@@ -7,6 +7,8 @@ exposes, converted and checked by the same click options
 
 from __future__ import annotations
 
+import time
+
 import click
 
 from nlpkit.cli._common import verbose
@@ -160,7 +162,10 @@ class QuietListener:
 
 
 class ProgressListener(QuietListener):
-    """Progress bars on stderr: the methods done, and the running method's phase and time."""
+    """Progress bars on stderr: the methods done, and the running method's phase and time.
+
+    Off a terminal (-v into a log) the bars do not draw: each phase is a line with the clock
+    time, and each method's own training progress is in OUT/logs/NAME.log."""
 
     def __init__(self, console):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -182,6 +187,8 @@ class ProgressListener(QuietListener):
         self.overall = self.progress.add_task("methods", total=len(methods), phase="")
 
     def method_phase(self, name, phase):
+        if not self.progress.console.is_terminal:  # -v into a log: the bar does not draw there, so a line a phase
+            self.progress.console.print(f"{time.strftime('%H:%M:%S')} {name}: {phase}", highlight=False)
         if self.current is None:
             self.current = self.progress.add_task(name, total=None, phase=phase)
         self.progress.update(self.current, description=name, phase=phase)

@@ -14,7 +14,7 @@ model. The loop does the rest:
   which ``resume`` continues to the same result as an uninterrupted run (bit
   for bit on CPU);
 - a progress bar on stderr with the loss and units (samples or tokens) per second,
-  when asked for.
+  when asked for (off a terminal: a plain line a minute).
 
 :class:`TrainLoopParams` declares the loop's parameters once; the model kinds
 are dataclasses that inherit them (and may change a default), so that their
@@ -246,12 +246,24 @@ def _cpu_copy(state_dict: dict) -> dict:
     return {k: v.detach().to("cpu").clone() for k, v in state_dict.items()}
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:,.1f} min"
+
+
+LINE_EVERY_S = 60.0  # off a terminal (a log file, nohup, CI): a plain progress line this often instead of a bar
+
+
 class Progress:
-    """Rich progress bar per epoch on stderr (loss, units/s, ETA), and one line per epoch. Silent when disabled."""
+    """A rich progress bar per epoch on stderr (loss, units/s, ETA), and one line per epoch.
+
+    Off a terminal there is no bar: a plain line every :data:`LINE_EVERY_S` seconds says
+    how far the epoch is, so a long run into a log is not silent until its epoch ends.
+    Silent when disabled."""
 
     def __init__(self, enabled: bool, name: str, unit: str = "samples"):
         self.enabled, self.name, self.unit = enabled, name, unit
         self.bar = None
+        self.lines = False
 
     def start_epoch(self, epoch: int, epochs: int, total: int, done: int) -> None:
         if not self.enabled:
@@ -265,26 +277,39 @@ class Progress:
         )
         from rich.progress import Progress as RichProgress
 
+        self.epoch, self.total, self.done, self.first = f"epoch {epoch}/{epochs}", total, done, done
+        self.started = self.last_line = time.perf_counter()
+        self.count = 0
         console = Console(stderr=True)
-        if not console.is_terminal:  # -v into a file or pipe: the epoch lines only
+        if not console.is_terminal:  # -v into a file or pipe: a line now and then, and the epoch lines
+            self.lines = True
             return
         self.bar = RichProgress(
-            TextColumn(f"[bold]{self.name}[/] epoch {epoch}/{epochs}"), BarColumn(), MofNCompleteColumn(),
+            TextColumn(f"[bold]{self.name}[/] {self.epoch}"), BarColumn(), MofNCompleteColumn(),
             TextColumn("loss {task.fields[loss]:.4f}"), TextColumn("{task.fields[rate]:,.1f} " + self.unit + "/s"),
             TimeRemainingColumn(), console=console, transient=True,
         )
         self.bar.start()
         self.task = self.bar.add_task("train", total=total, completed=done, loss=float("nan"), rate=0.0)
-        self.started, self.count = time.perf_counter(), 0
 
     def advance(self, n: int, loss: float) -> None:
-        if self.bar is None:
+        if self.bar is None and not self.lines:
             return
         self.count += n
-        rate = self.count / max(time.perf_counter() - self.started, 1e-9)
-        self.bar.update(self.task, advance=1, loss=loss, rate=rate)
+        self.done += 1
+        now = time.perf_counter()
+        rate = self.count / max(now - self.started, 1e-9)
+        if self.bar is not None:
+            self.bar.update(self.task, advance=1, loss=loss, rate=rate)
+        elif now - self.last_line >= LINE_EVERY_S:
+            self.last_line = now
+            left = (self.total - self.done) * (now - self.started) / (self.done - self.first)
+            print(f"{self.name}: {self.epoch}, batch {self.done:,}/{self.total:,} "
+                  f"({100 * self.done / self.total:.0f}%), loss {loss:.4f}, {rate:,.1f} {self.unit}/s, "
+                  f"{_duration(left)} left", file=sys.stderr, flush=True)
 
     def end_epoch(self) -> None:
+        self.lines = False
         if self.bar is not None:
             self.bar.stop()
             self.bar = None
