@@ -240,3 +240,22 @@ def test_verbose_into_a_log_is_a_line_a_phase(tmp_path):
     phases = [line.split(" ", 1)[1] for line in result.stderr.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
     assert phases == [f"bow-nb: {p}" for p in ("load", "train", "fitting", "validating", "refit", "fitting", "predict",
                                                "save", "done")]
+
+
+def test_two_rows_paired_on_the_same_test_reviews(run):
+    """benchmarks/compare_rows.py: the saved models predict the run's figures again, and McNemar's test on them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_rows", REPO / "benchmarks" / "compare_rows.py")
+    compare_rows = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(compare_rows)
+    out, _ = run
+    methods = methods_by_name(out)
+    paired = compare_rows.main(out, "bow-nb", "tfidf-lr")
+    assert paired["test_reviews"] == LIMIT
+    assert paired["accuracy"] == {name: methods[name]["accuracy"] for name in ("bow-nb", "tfidf-lr")}
+    # each row's right answers are the shared ones plus its own: the difference is the discordant pairs'
+    assert paired["right"]["bow-nb"] - paired["right"]["tfidf-lr"] == paired["only_bow-nb"] - paired["only_tfidf-lr"]
+    assert 0 < paired["mcnemar_exact_p"] <= 1
+    same = compare_rows.main(out, "bow-nb", "bow-nb")
+    assert (same["only_bow-nb"], same["mcnemar_exact_p"]) == (0, 1.0)
