@@ -5,8 +5,8 @@
 Loads the run's saved models OUT/models/ROW_A and OUT/models/ROW_B, predicts the run's
 prepared test split OUT/data/test.jsonl.gz with each, and prints JSON: each row's accuracy
 (checked against OUT/results.json), how many reviews only A and only B gets right, and the
-two-sided exact McNemar p-value (a binomial test on those discordant reviews). Two rows'
-standard errors overlap more than a paired test does: both are scored on the same reviews.
+two-sided exact McNemar p-value (a binomial test on those discordant reviews). Both rows
+are scored on the same reviews, so a paired test sees a gap that two standard errors blur.
 """
 
 from __future__ import annotations

@@ -17,11 +17,11 @@ import pytest
 
 NLPKIT = str(Path(sys.executable).parent / "nlpkit")
 OLD = b'{"text":"the old output"}\n'
+LINE = b'{"text":"A <b>long</b> review, with punctuation... and UPPER case words! http://example.com"}\n'
 
 
 def _big_input(path: Path, records: int = 400_000) -> Path:
-    line = b'{"text":"A <b>long</b> review, with punctuation... and UPPER case words! http://example.com"}\n'
-    path.write_bytes(line * records)
+    path.write_bytes(LINE * records)
     return path
 
 
@@ -33,8 +33,7 @@ def _start_open_ended(args, records: int = 50_000) -> subprocess.Popen:
     """A run reading stdin that gets `records` lines and no end of input: it cannot finish
     before the test's kill or Ctrl-C, however slow the machine (a file input could, under load)."""
     proc = _start([*args, "-"], stdin=subprocess.PIPE)
-    line = b'{"text":"A <b>long</b> review, with punctuation... and UPPER case words! http://example.com"}\n'
-    proc.stdin.write(line * records)  # returns once the run has read all but a pipe's buffer
+    proc.stdin.write(LINE * records)  # returns once the run has read all but a pipe's buffer
     proc.stdin.flush()
     return proc
 
@@ -99,7 +98,7 @@ def test_kill_9_mid_run_leaves_the_old_output(tmp_path):
     proc = _start_open_ended(["clean", "-o", str(out)])
     _wait_for(lambda: any(p.stat().st_size > 100_000 for p in _temporaries(tmp_path)))
     os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(timeout=30)
+    proc.communicate(timeout=30)
     assert out.read_bytes() == OLD
 
 

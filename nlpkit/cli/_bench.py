@@ -55,7 +55,8 @@ def _pretrain_options() -> dict[str, click.Option]:
     run_only = {"inputs", "output", "valid_path", "valid_fraction", "seed", "field", "lines", "resume", "save_every",
                 "device", "workers", "vectors", "cutoffs"}  # the run decides these (vectors: lm_init_vectors)
     found = {f"{PREFIX}{p.name}": p for p in train.params if isinstance(p, click.Option) and p.name not in run_only}
-    for name, kind, help in (("reviews", click.IntRange(min=1), "records the LM trains on: every training one, then unlabelled ones up to it"),
+    for name, kind, help in (("reviews", click.IntRange(min=1),
+                              "records the LM trains on: every training one, then unlabelled ones up to it"),
                              ("valid", click.IntRange(min=1), "unlabelled records held out for its perplexity"),
                              ("init_vectors", click.BOOL, "start its embedding from the run's vectors")):
         found[f"{PREFIX}{name}"] = click.Option([f"--{PREFIX}{name}"], type=kind, help=help)
