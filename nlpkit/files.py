@@ -149,7 +149,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                 raise ValueError("a single .npy array, not an .npz archive")
             return {name: f[name] for name in f.files}
     except (zipfile.BadZipFile, EOFError, ValueError, OSError, KeyError, zipfile.LargeZipFile) as e:
-        raise DamagedFile(path, f"damaged .npz file ({_reason(e)})") from None
+        raise DamagedFile(path, f"damaged .npz file ({describe_damage(e)})") from None
 
 
 def read_json(path: Path) -> Any:
@@ -158,7 +158,7 @@ def read_json(path: Path) -> Any:
     try:
         return json.loads(Path(path).read_bytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, OSError) as e:
-        raise DamagedFile(path, f"damaged JSON file ({_reason(e)})") from None
+        raise DamagedFile(path, f"damaged JSON file ({describe_damage(e)})") from None
 
 
 def read_cached_json(path: Path) -> dict | None:
@@ -179,7 +179,7 @@ def read_safetensors(path: Path) -> dict:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
-        raise DamagedFile(path, f"damaged .safetensors file ({_reason(e)})") from None
+        raise DamagedFile(path, f"damaged .safetensors file ({describe_damage(e)})") from None
 
 
 def _require_file(path: Path) -> None:
@@ -187,7 +187,8 @@ def _require_file(path: Path) -> None:
         raise DamagedFile(path, "missing (the directory is incomplete)")
 
 
-def _reason(e: BaseException) -> str:
+def describe_damage(e: BaseException) -> str:
+    """A reader's exception as one short line: its type and the first line of its message (torch's run to six)."""
     text = str(e).strip().splitlines()[0] if str(e).strip() else ""
     return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
 

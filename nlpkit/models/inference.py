@@ -14,7 +14,10 @@ tokenizer or vocabulary, length-sorted batching, ``predict_proba``) as it is:
   ``onnx/model.int8.onnx``. ONNX files are protobuf: nothing is ever unpickled.
 
 ``onnx/export.json`` records the sha256 of the weights it was exported from, so an
-export left behind by an older training run is refused instead of used.
+export left behind by an older training run is refused instead of used, and is sealed
+(:func:`nlpkit.files.seal`): it holds the sha256 of ``model.onnx`` and ``model.int8.onnx``
+and of itself, checked before a graph is handed to onnxruntime. A cut, random, swapped or
+edited graph, or a damaged ``export.json``, is one line naming the file.
 """
 
 from __future__ import annotations
@@ -24,8 +27,9 @@ import time
 import warnings
 from pathlib import Path
 
-from nlpkit.errors import NlpkitError
-from nlpkit.files import AtomicDirectory, library_versions, write_json
+from nlpkit.errors import DamagedFile, NlpkitError
+from nlpkit.files import (CHECKSUMS, MANIFEST_CHECKSUM, AtomicDirectory, describe_damage, library_versions, read_json,
+                          seal, verify_sealed, write_json)
 from nlpkit.models.base import Classifier, ModelError, load_model, read_manifest
 
 RUNTIMES = ("torch", "onnx")
@@ -124,10 +128,15 @@ def onnx_file(model_dir: str | Path, quantize: str | None = None) -> Path:
     command = f"nlpkit export --format onnx --model {model_dir}" + (" --quantize int8" if quantize else "")
     if not (where / name).is_file() or not (where / EXPORT_MANIFEST).is_file():
         raise InferenceError(f"{model_dir}: no ONNX export ({ONNX_DIR}/{name}); run `{command}` first")
-    import json
-
-    recorded = json.loads((where / EXPORT_MANIFEST).read_text(encoding="utf-8")).get("weights_sha256")
-    if recorded != _weights_digest(model_dir):
+    manifest_path = where / EXPORT_MANIFEST
+    info = read_json(manifest_path)
+    checksums = info.get(CHECKSUMS) if isinstance(info, dict) else None
+    if not isinstance(checksums, dict) or MANIFEST_CHECKSUM not in info:
+        raise DamagedFile(manifest_path, f"damaged or unsealed export manifest (no checksums); run `{command}` again")
+    verify_sealed(where, info, EXPORT_MANIFEST, what="ONNX export")
+    if name not in checksums:
+        raise DamagedFile(where / name, f"not a file of this export (export.json does not seal it); run `{command}` again")
+    if info.get("weights_sha256") != _weights_digest(model_dir):
         raise InferenceError(f"{model_dir}: the ONNX export is of other weights than the model's; run `{command}` again")
     return where / name
 
@@ -206,7 +215,7 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> dict:
             "weights_sha256": _weights_digest(model_dir), "seconds": round(time.perf_counter() - started, 2),
             "versions": library_versions("torch", "onnx", "onnxruntime"),
         }
-        write_json(tmp / EXPORT_MANIFEST, info)
+        write_json(tmp / EXPORT_MANIFEST, seal(tmp, info, EXPORT_MANIFEST))  # the graphs' sha256, then its own
     return info
 
 
@@ -252,7 +261,10 @@ def OnnxModule(path: str | Path, returns_output_object: bool):
     options.inter_op_num_threads = 1
     # no busy-waiting between ops: on a CPU other work shares, spinning threads take the cores it needs
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    try:  # sealed exports are checked before this; a graph onnxruntime still refuses is named, not a crash
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as e:  # onnxruntime's InvalidProtobuf, InvalidGraph, Fail, ... share no base class but Exception
+        raise DamagedFile(path, f"damaged ONNX graph ({describe_damage(e)})") from None
     wanted = [i.name for i in session.get_inputs()]  # the exporter drops inputs a graph never reads
 
     class _OnnxModule(nn.Module):

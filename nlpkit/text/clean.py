@@ -44,6 +44,15 @@ def clean(
     >>> clean("I <i>LOVED</i> it &amp; you'll too!<br />4/10", digits=True)
     'i loved it youll too'
     """
+    options = (lower, html_tags, urls, emails, punct, digits, unicode, whitespace)
+    if len(text) <= SLICE:
+        return _clean(text, *options)
+    pieces = [_clean(piece, *options) for piece in _slices(text)]
+    return " ".join(p for p in pieces if p) if whitespace else "".join(pieces)
+
+
+def _clean(text: str, lower: bool, html_tags: bool, urls: bool, emails: bool, punct: bool, digits: bool,
+           unicode: str, whitespace: bool) -> str:
     if unicode != "none":
         text = unicodedata.normalize(unicode, text)
     if html_tags:
@@ -71,6 +80,38 @@ def clean(
     if whitespace:
         text = " ".join(text.split())
     return text
+
+
+_SPACE = re.compile(r"\s")  # the characters str.split() splits on (both are str.isspace)
+SLICE = 1 << 20  # characters: a longer text is cleaned a slice at a time (see _slices)
+
+
+def _slices(text: str):
+    """`text` in slices of about SLICE characters, each cut just before a whitespace character that is
+    not inside an HTML tag, so that cleaning the slices one by one gives the text's own result: every
+    step is local to a word or tag (NFKC, entities, URLs, e-mails, case, punctuation) and none crosses
+    whitespace but a tag. Memory then stays near the text's size: NFKC alone needs 4 bytes a character,
+    and str.split() an object per word (a 200 MB text split at once took gigabytes)."""
+    start = 0
+    while len(text) - start > SLICE:
+        found = _SPACE.search(text, start + SLICE)
+        while found is not None and _inside_tag(text, found.start()):
+            found = _SPACE.search(text, found.start() + 1)
+        if found is None:
+            break
+        yield text[start : found.start()]
+        start = found.start()
+    yield text[start:]
+
+
+def _inside_tag(text: str, at: int) -> bool:
+    """Whether position `at` may lie inside a match of _HTML_TAG (a '<' before it and a '>' after it,
+    with neither between them, at most 502 characters apart)."""
+    opened = text.rfind("<", max(0, at - 501), at)
+    if opened == -1 or text.find(">", opened, at) != -1:
+        return False
+    closed = text.find(">", at, opened + 502)
+    return closed != -1 and text.find("<", at, closed) == -1
 
 
 class CleanStage(Stage):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, spacy_max_length
+from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, nltk_time_limit, spacy_max_length
 from nlpkit.records import WORD_RE
 from nlpkit.stage import Stage
 
@@ -65,9 +65,9 @@ class TokenizeStage(Stage):
         elif self.engine == "wordpiece":
             from transformers import AutoTokenizer
 
-            from nlpkit.resources import default_bert_checkpoint
+            from nlpkit.resources import default_bert_checkpoint, load_pretrained
 
-            self._wordpiece = AutoTokenizer.from_pretrained(self.checkpoint or default_bert_checkpoint())
+            self._wordpiece = load_pretrained(AutoTokenizer.from_pretrained, self.checkpoint or default_bert_checkpoint())
 
     def tokenize_texts(self, texts: list[str]) -> list[tuple[list[str], list[list[str]] | None]]:
         """(tokens, sentences) per text; sentences is None unless asked for."""
@@ -75,7 +75,8 @@ class TokenizeStage(Stage):
             # exactly nltk.word_tokenize: punkt sentences, then the Treebank word tokenizer on each
             out = []
             for text in texts:
-                sents = [self._word_tokenize(s) for s in self._sent_tokenize(text)]
+                with nltk_time_limit(text):
+                    sents = [self._word_tokenize(s) for s in self._sent_tokenize(text)]
                 out.append(([t for s in sents for t in s], sents if self.sentences else None))
             return out
         if self.engine == "regex":
