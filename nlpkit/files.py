@@ -188,8 +188,10 @@ def _require_file(path: Path) -> None:
 
 
 def describe_damage(e: BaseException) -> str:
-    """A reader's exception as one short line: its type and the first line of its message (torch's run to six)."""
-    text = str(e).strip().splitlines()[0] if str(e).strip() else ""
+    """A reader's exception as one short line: its type and the first line of its message (torch's run to six);
+    a first line that only introduces the next ("Error(s) in loading state_dict for X:") gives way to it."""
+    lines = [line.strip() for line in str(e).strip().splitlines() if line.strip()]
+    text = lines[1] if len(lines) > 1 and lines[0].endswith(":") else lines[0] if lines else ""
     return f"{type(e).__name__}: {text[:200]}" if text else type(e).__name__
 
 

@@ -15,7 +15,6 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-from nlpkit.corpora import read_split
 
 VALID_FRACTION = 0.1
 # The preprocessing every method sees: clean's defaults (NFKC, HTML and URLs and
@@ -32,13 +31,15 @@ def describe_preprocessing() -> str:
 
 def load_split(directory: str | Path, split: str) -> list[dict]:
     """Labelled records of a split, with only the fields the benchmark uses; none at all is an error naming the file."""
-    records = [{"id": r.get("id"), "text": r["text"], "label": str(r["label"])}
-               for r in read_split(directory, split) if r.get("label") is not None]
-    if not records:
-        from nlpkit.corpora import split_path
-        from nlpkit.errors import InputError
+    from nlpkit.corpora import split_path
+    from nlpkit.errors import InputError
 
-        raise InputError(str(split_path(directory, split) or directory), f"no labelled records in the {split} split")
+    path = split_path(directory, split)
+    if path is None:
+        raise InputError(str(directory), f"no {split}.jsonl[.gz] in this corpus directory")
+    records = _read_texts(path, labelled=True, unlabelled_ok=True)
+    if not records:
+        raise InputError(str(path), f"no labelled records in the {split} split")
     return records
 
 
@@ -57,22 +58,52 @@ def load_unlabelled(path: str | Path) -> list[dict]:
     return _read_texts(path, labelled=False)
 
 
-def _read_texts(path: str | Path, labelled: bool) -> list[dict]:
-    from nlpkit.errors import InputError
+def _read_texts(path: str | Path, labelled: bool, unlabelled_ok: bool = False) -> list[dict]:
+    """Records of `path` as {"id", "text"(, "label")}; labels as `nlpkit train` reads them (whole numbers
+    and booleans as their JSON text; a list, an object or a fraction is an error at its line).
+    `unlabelled_ok`: a record without a label is left out (a corpus directory's split), not an error."""
+    from nlpkit.errors import InputError, RecordError
     from nlpkit.io import BadInput, read_items
+    from nlpkit.models.training import record_label
 
     records = []
     for location, record in read_items([str(path)]):
         if isinstance(record, BadInput):
             raise InputError(location, record.problem)
+        if labelled and unlabelled_ok and record.get("label") is None:
+            continue
         if not isinstance(record.get("text"), str) or (labelled and record.get("label") is None):
             raise InputError(location, "not a labelled record (needs a 'text' string and a 'label')" if labelled
                              else "not a text record (needs a 'text' string)")
         kept = {"id": record.get("id"), "text": record["text"]}
         if labelled:
-            kept["label"] = str(record["label"])
+            try:
+                kept["label"] = record_label(record)
+            except RecordError as e:
+                raise InputError(location, str(e)) from None
         records.append(kept)
     return records
+
+
+def check_labels(train: list[dict], test: list[dict], train_name: str, test_name: str) -> None:
+    """What the ladder needs of the labels, refused in one line naming the file: two or more in train (as
+    `nlpkit train` asks), two or more records of each (one goes to validation, one is trained on), and no
+    test label that train lacks (no method could predict it, and the scores would count it silently)."""
+    from collections import Counter
+
+    from nlpkit.errors import InputError
+    from nlpkit.models.training import check_classes
+
+    counts = Counter(r["label"] for r in train)
+    check_classes(train_name, list(counts.elements()))
+    few = sorted(label for label, n in counts.items() if n < 2)
+    if few:
+        raise InputError(train_name, f"label {few[0]!r} has only one record in the train split: each label needs two "
+                                     "or more (one goes to the validation slice)")
+    unknown = sorted({r["label"] for r in test} - set(counts))
+    if unknown:
+        raise InputError(test_name, f"label(s) {', '.join(map(repr, unknown[:5]))} of the test split are not in the "
+                                    f"train split ({', '.join(map(repr, sorted(counts)))}): no method could predict them")
 
 
 def balanced_subset(records: list[dict], n: int | None, seed: int) -> list[dict]:

@@ -138,9 +138,16 @@ def run_bench(options: BenchOptions, source, listener: Listener | None = None) -
 
 def raw_splits(source, options: BenchOptions) -> dict[str, list[dict]]:
     """The labelled train and test records: explicit files (`bench corpus --train/--test`) or the corpus directory's."""
+    from nlpkit.corpora import split_path
+
     if options.train:
-        return {split: bench_data.load_file(path) for split, path in (("train", options.train), ("test", options.test))}
-    return {split: bench_data.load_split(source.path, split) for split in ("train", "test")}
+        names = {"train": str(options.train), "test": str(options.test)}
+        raw = {split: bench_data.load_file(path) for split, path in names.items()}
+    else:
+        names = {split: str(split_path(source.path, split) or source.path) for split in ("train", "test")}
+        raw = {split: bench_data.load_split(source.path, split) for split in ("train", "test")}
+    bench_data.check_labels(raw["train"], raw["test"], names["train"], names["test"])
+    return raw
 
 
 def unlabelled_path(source, options: BenchOptions) -> Path | None:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from nlpkit import io
+from nlpkit.limits import DEFAULT_MAX_CHARS
 from nlpkit.runner import EXECUTORS, RunOptions, RunReport, option_names, run_stage as run_with_options, summary_line
 from nlpkit.stage import Stage
 
@@ -58,8 +59,8 @@ def stage_options(f):
         click.option("--ordered", is_flag=True, help="With --executor ray and no -o: stream records back to stdout in input order."),
         click.option("--max-chars", type=click.IntRange(min=0), default=None, metavar="N",
                      help="Longest text a record may hold; a longer one is a bad record (--on-error skip skips it). "
-                          "Given, every stage checks it; 0: no limit.  [default: 1,000,000 for the spaCy and NLTK "
-                          "stages (spaCy's limit), none for the others]"),
+                          f"Given, every stage checks it; 0: no limit.  [default: {DEFAULT_MAX_CHARS:,} for the spaCy "
+                          "and NLTK stages (spaCy's limit), none for the others]"),
     ]
     for decorator in reversed(decorators):
         f = decorator(f)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import click
 
 from nlpkit.cli._common import run_stage, stage_options, verbose
+from nlpkit.lm.decoding import TEMPERATURE_RANGE
 
 DEVICE_HELP = "auto|cpu|cuda|cuda:N|mps (auto: cuda, then mps, then cpu)."
 
@@ -33,6 +34,17 @@ def _cutoffs(ctx, param, value):
     if not cuts or cuts != sorted(set(cuts)) or cuts[0] < 1:
         raise click.BadParameter(f"{value!r}: cut-offs must be increasing positive numbers")
     return cuts
+
+
+def _temperature(ctx, param, value):
+    from nlpkit.lm.decoding import check_temperature
+    from nlpkit.lm.model import LMUsageError
+
+    try:
+        check_temperature(value)
+    except LMUsageError as e:
+        raise click.BadParameter(str(e)) from None
+    return value
 
 
 @lm.command("train")
@@ -159,7 +171,7 @@ def perplexity(stream, model_dir, per_record, as_json, device, threads):
 @click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Language model directory.")
 @click.option("--prompt", default=None, help="The prompt (in place of each record's text); alone, without INPUTS, one record is written.")
 @click.option("--strategy", type=click.Choice(["greedy", "sample", "beam"]), default="greedy", show_default=True, help="How the next token is chosen.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy.")
+@click.option("--temperature", type=float, callback=_temperature, default=1.0, show_default=True, help=f"Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy, else {TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}.")
 @click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True, help="Sample from the k most probable tokens only (0: all; 1 is greedy).")
 @click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True, help="Sample from the smallest set of tokens whose probability reaches p.")
 @click.option("--beam-width", type=click.IntRange(min=1), default=4, show_default=True, help="Beams (beam; 1 is greedy).")

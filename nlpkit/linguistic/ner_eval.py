@@ -6,7 +6,9 @@ recall = correct / gold, F1 their harmonic mean; per type, micro (over all
 entities) and macro (the mean over types).
 
 Both files are read as sentences, one after the other (they must hold as many
-sentences, and each the same number of tokens). Formats, told apart by content:
+sentences, each the same tokens where both files give them: two swapped sentences of
+equal length, or a changed token, is an error at the first token that differs, as
+evaluate-conllu checks word forms). Formats, told apart by content:
 
 - tagged tokens, one a line, a blank line after each sentence: ``TOKEN TAG``
   (IOB1, IOB2 or BIOES; the tag is the last column, so CoNLL-2003's 4-column
@@ -48,6 +50,7 @@ class Sentence:
     entities: list[tuple[str, int, int]]  # (label, start, end exclusive)
     tokens: list[str] | None = None
     tags: list[str] | None = field(default=None, repr=False)
+    token_lines: list[int] | None = field(default=None, repr=False)  # each token's line (tagged files)
 
 
 # --------------------------------------------------------------------------- tags <-> entities
@@ -159,12 +162,12 @@ def read_tagged(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Sentenc
     """Sentences of ``TOKEN ... TAG`` lines (or Universal NER's ``ID TOKEN TAG - -``)."""
     tokens: list[str] = []
     tags: list[str] = []
-    first_line = 0
+    token_lines: list[int] = []
     for lineno, line in lines:
         if not line.strip():
             if tokens:
-                yield _tagged_sentence(tokens, tags, name, first_line)
-            tokens, tags = [], []
+                yield _tagged_sentence(tokens, tags, name, token_lines)
+            tokens, tags, token_lines = [], [], []
             continue
         if line.startswith("#") and "\t" not in line:
             continue  # a comment (# sent_id = ..., # text = ...); a token "#" has its tag after a tab
@@ -181,16 +184,15 @@ def read_tagged(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Sentenc
             _split_tag(tag)
         except ValueError:
             raise InputError(f"{name}:{lineno}", f"bad tag {tag!r} (expected O, or B-, I-, E-, S- and a type)") from None
-        if not tokens:
-            first_line = lineno
         tokens.append(token)
         tags.append(tag)
+        token_lines.append(lineno)
     if tokens:
-        yield _tagged_sentence(tokens, tags, name, first_line)
+        yield _tagged_sentence(tokens, tags, name, token_lines)
 
 
-def _tagged_sentence(tokens: list[str], tags: list[str], name: str, first_line: int) -> Sentence:
-    return Sentence(f"{name}:{first_line}", len(tokens), tags_to_entities(tags), tokens, tags)
+def _tagged_sentence(tokens: list[str], tags: list[str], name: str, token_lines: list[int]) -> Sentence:
+    return Sentence(f"{name}:{token_lines[0]}", len(tokens), tags_to_entities(tags), tokens, tags, token_lines)
 
 
 def read_jsonl(lines: Iterable[tuple[int, str]], name: str) -> Iterator[Sentence]:
@@ -252,6 +254,11 @@ def align_sentences(gold: list[Sentence], pred: list[Sentence], gold_name: str, 
         if p.n_tokens is not None and g.n_tokens is not None and p.n_tokens != g.n_tokens:
             raise InputError(p.location, f"sentence {k} has {p.n_tokens} tokens, but {g.n_tokens} in the gold "
                                          f"({g.location})")
+        if g.tokens is not None and p.tokens is not None and g.tokens != p.tokens:
+            # the same counts but other tokens: sentences swapped or texts changed, which scores would hide
+            i = next(i for i, (a, b) in enumerate(zip(g.tokens, p.tokens)) if a != b)
+            raise InputError(_token_location(p, i), f"sentence {k}, token {i + 1} is {p.tokens[i]!r}, but "
+                                                    f"{g.tokens[i]!r} in the gold ({_token_location(g, i)})")
         if g.n_tokens is not None:
             beyond = [e for e in p.entities if e[2] > g.n_tokens]
             if beyond:
@@ -262,6 +269,13 @@ def align_sentences(gold: list[Sentence], pred: list[Sentence], gold_name: str, 
         extra = (pred if len(pred) > len(gold) else gold)[shorter]
         raise InputError(extra.location, f"sentence {shorter + 1} has no counterpart: {gold_name} has {len(gold)} "
                                          f"sentences, {pred_name} has {len(pred)}")
+
+
+def _token_location(sentence: Sentence, i: int) -> str:
+    """FILE:LINE of a sentence's token `i` (its own line in a tagged file, the record's line in JSONL)."""
+    if sentence.token_lines is None:
+        return sentence.location
+    return f"{sentence.location.rsplit(':', 1)[0]}:{sentence.token_lines[i]}"
 
 
 def score_entities(gold: list[Sentence], pred: list[Sentence], mapping: dict[str, str] | None = None) -> dict:

@@ -18,10 +18,23 @@ Greedy and sampling run prompts of the same length as one batch on the device.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass
 
 STRATEGIES = ("greedy", "sample", "beam")
+# sampling temperatures: 0 (greedy) or within this range. Below it log P / T overflows float32 to -inf
+# (and softmax gives NaN); above it every token is already about equally likely (log P / T near 0)
+TEMPERATURE_RANGE = (0.01, 100.0)
+
+
+def check_temperature(temperature: float) -> None:
+    """Refuse a temperature that is not 0 or within TEMPERATURE_RANGE (inf, NaN, 1e308, 1e-300): a usage error."""
+    from nlpkit.lm.model import LMUsageError
+
+    low, high = TEMPERATURE_RANGE
+    if not (temperature == 0 or (math.isfinite(temperature) and low <= temperature <= high)):
+        raise LMUsageError(f"temperature must be 0 (greedy) or between {low:g} and {high:g}, not {temperature!r}")
 
 
 @dataclass
@@ -39,8 +52,7 @@ class Decoding:
 
         if self.strategy not in STRATEGIES:
             raise LMUsageError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
-        if self.temperature < 0:
-            raise LMUsageError("temperature must be 0 (greedy) or more")
+        check_temperature(self.temperature)
         if not 0 < self.top_p <= 1:
             raise LMUsageError("top-p must be in (0, 1]")
         if self.top_k < 0 or self.beam_width < 1 or self.max_new_tokens < 0:

@@ -23,7 +23,6 @@ WordPiece), and after ``lm train`` the run's ``model-best/``, ``model-last/`` an
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -31,8 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
-from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
+from nlpkit.errors import DamagedFile, NlpkitError
+from nlpkit.files import AtomicDirectory, describe_damage, library_versions, read_json, seal, write_json
 from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
 from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
 from nlpkit.models.loop import SCHEDULES, TrainLoopParams, adamw, train_loop, warmup_then_decay
@@ -71,7 +70,7 @@ class LMParams(TrainLoopParams):
     positions: str = "learned"  # transformer: learned | sinusoidal
     dropout: float = 0.1  # LSTM: locked dropout between layers; transformer: every dropout
     emb_dropout: float = 0.05  # LSTM: share of words dropped from the embedding matrix per batch
-    tie_weights: bool = True  # the output layer shares the embedding's weights (not with the adaptive softmax)
+    tie_weights: bool | None = None  # the output layer shares the embedding's weights; None: yes, but not with the adaptive softmax
     adaptive_softmax: bool = False
     cutoffs: list | None = None  # adaptive softmax cluster bounds (None: 2000, 10000, 50000 below the vocabulary size)
     warmup: float = 0.05  # share of the steps with a linear warm-up
@@ -97,6 +96,31 @@ class LMParams(TrainLoopParams):
             raise LMUsageError(f"--dim {self.dim} must be a multiple of --heads {self.heads}")
         if not 0.0 <= self.warmup < 1.0:
             raise LMUsageError("warmup is the share of steps spent warming up: 0 <= warmup < 1")
+        if self.adaptive_softmax and self.tie_weights:
+            raise LMUsageError("--tie-weights does not fit --adaptive-softmax: the adaptive softmax's clusters have "
+                               "weights of their own (leave --tie-weights out, or use --full-softmax)")
+        if self.adaptive_softmax and self.tokenizer == "word":
+            self.check_cutoffs(self.vocab_size)
+
+    def check_cutoffs(self, vocab_size: int) -> None:
+        """The adaptive softmax's cut-offs must lie below the vocabulary's size (torch: 1 <= cut-off <= size - 1)."""
+        if self.cutoffs and max(self.cutoffs) > vocab_size - 1:
+            raise LMUsageError(f"--cutoffs {','.join(map(str, self.cutoffs))} do not fit a vocabulary of {vocab_size:,} "
+                               f"tokens: every cut-off must be below {vocab_size - 1:,}")
+
+    @property
+    def tied(self) -> bool:
+        """Whether the output layer shares the embedding's weights (never with the adaptive softmax)."""
+        return self.tie_weights is not False and not self.adaptive_softmax
+
+    def architecture(self) -> dict:
+        """The parameters that make the network and its vocabulary (a run resumes only with the same ones)."""
+        return {**{name: getattr(self, name) for name in ARCHITECTURE}, "tie_weights": self.tied}
+
+
+# the parameters --resume must find unchanged (the optimizer's and the schedule's may differ)
+ARCHITECTURE = ("arch", "tokenizer", "vocab_size", "min_count", "dim", "vectors", "hidden", "layers", "heads", "context",
+                "positions", "dropout", "emb_dropout", "adaptive_softmax", "cutoffs")
 
 
 class LanguageModel(LMParams):
@@ -125,6 +149,7 @@ class LanguageModel(LMParams):
         seed_everything(self.seed)
         snapshot = resume_dir(self.resume, self.run_dir)
         if snapshot is not None:
+            self._check_resumable(snapshot)
             self._restore(snapshot)
         else:
             self._build(records if vocabulary_records is None else list(vocabulary_records), field, tokenizer)
@@ -154,12 +179,14 @@ class LanguageModel(LMParams):
 
         self.tokenizer_ = tokenizer if tokenizer is not None else build_tokenizer(
             self.tokenizer, records, field, self.vocab_size, self.min_count)
+        if self.adaptive_softmax:
+            self.check_cutoffs(len(self.tokenizer_))  # the vocabulary the data gave may be smaller than asked
         keyed_vectors = self._load_vectors()
         self.shape_ = {
             "arch": self.arch, "vocab_size": len(self.tokenizer_),
             "dim": keyed_vectors.vector_size if keyed_vectors is not None else self.dim, "hidden": self.hidden,
             "layers": self.layers, "heads": self.heads, "context": self.context, "positions": self.positions,
-            "dropout": self.dropout, "emb_dropout": self.emb_dropout, "tie_weights": self.tie_weights,
+            "dropout": self.dropout, "emb_dropout": self.emb_dropout, "tie_weights": self.tied,
             "adaptive_softmax": self.adaptive_softmax, "cutoffs": self.cutoffs, "pad_id": self.tokenizer_.pad_id,
             "eos_id": self.tokenizer_.eos_id, "tokenizer": self.tokenizer_.kind,
         }
@@ -218,17 +245,38 @@ class LanguageModel(LMParams):
             self._write(tmp, metrics, run_files=True)
         return Path(directory)
 
+    def _check_resumable(self, snapshot: Path) -> None:
+        """Refuse to continue a checkpoint of another architecture (as the classifiers refuse another kind)."""
+        manifest = read_manifest(snapshot)
+        if manifest.get("kind") != KIND:
+            raise LMError(f"{snapshot}: checkpoint of a {manifest.get('kind')!r} model, not a language model")
+        theirs = LanguageModel(**{k: v for k, v in manifest["params"].items() if k in LMParams.__dataclass_fields__})
+        mine, before = self.architecture(), theirs.architecture()
+        changed = [f"--{k.replace('_', '-')} {before[k]!r} -> {mine[k]!r}" for k in mine if mine[k] != before[k]]
+        if changed:
+            raise LMUsageError(f"{snapshot}: cannot resume with another architecture than the checkpoint's "
+                               f"({'; '.join(changed)}); give the interrupted run's options, or train afresh")
+
     def _restore(self, directory: Path) -> None:
-        """Tokenizer, shape and module with the directory's weights."""
+        """Tokenizer, shape and module with the directory's weights, each checked against the others."""
         from safetensors.torch import load_model
 
         from nlpkit.lm.modules import LanguageModelNet
         from nlpkit.lm.tokenizer import load_tokenizer
 
-        self.shape_ = json.loads((directory / SHAPE).read_text(encoding="utf-8"))
+        self.shape_ = read_json(directory / SHAPE)
         self.tokenizer_ = load_tokenizer(self.shape_["tokenizer"], directory)
+        if len(self.tokenizer_) != self.shape_["vocab_size"]:
+            vocabulary = "tokenizer.json" if self.shape_["tokenizer"] == "wordpiece" else "vocab.json"
+            raise DamagedFile(directory / vocabulary, f"damaged: {len(self.tokenizer_):,} tokens, where {SHAPE} and the "
+                              f"weights have {self.shape_['vocab_size']:,} (the file was cut or replaced)")
         self.module_ = LanguageModelNet(self.shape_)
         load_model(self.module_, str(directory / WEIGHTS))
+        import torch
+
+        for name, tensor in self.module_.state_dict().items():
+            if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+                raise DamagedFile(directory / WEIGHTS, f"damaged: tensor {name} holds NaN or infinite values")
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "auto", threads: int | None = None) -> "LanguageModel":
@@ -245,7 +293,8 @@ class LanguageModel(LMParams):
         try:
             model._restore(directory)
         except (FileNotFoundError, KeyError, TypeError, ValueError, OSError, RuntimeError, SafetensorError) as e:
-            raise LMError(f"{directory}: damaged language model directory ({type(e).__name__}: {e})") from None
+            # torch's shape mismatches run to six lines: the first says what
+            raise LMError(f"{directory}: damaged language model directory ({describe_damage(e)})") from None
         model.metrics_ = manifest.get("metrics", {})
         model.device_ = resolve_device(device)
         set_threads(threads)
@@ -304,7 +353,13 @@ def window_log_probs(model: LanguageModel, windows: list[list[int]], batch_size:
 
 
 def perplexity(nll: float, tokens: int) -> float:
-    return math.exp(nll / tokens) if tokens else float("nan")
+    """exp(nll / tokens); inf where that overflows (the caller refuses to report it: JSON has no inf)."""
+    if not tokens:
+        return float("nan")
+    try:
+        return math.exp(nll / tokens)
+    except OverflowError:
+        return float("inf")
 
 
 class Windows:

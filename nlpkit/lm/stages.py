@@ -137,5 +137,10 @@ def corpus_perplexity(stage: PerplexityStage, inputs, *, lines: bool = False, in
         n_records += len(records)
     if not tokens:
         raise InputError(", ".join(inputs) or "-", "no records to measure perplexity on")
+    if not math.isfinite(perplexity(nll, tokens)):  # JSON has no NaN or inf, and no such figure means anything
+        from nlpkit.lm.model import LMError
+
+        raise LMError(f"{stage.model_dir}: the model's perplexity on these records is not a finite number "
+                      f"(cross-entropy {nll / tokens:.4g} nats a token): its weights are damaged or diverged")
     return {"perplexity": perplexity(nll, tokens), "cross_entropy": nll / tokens, "bits_per_token": nll / tokens / math.log(2),
             "tokens": tokens, "records": n_records, "vocab_size": model.vocab_size_, "model": stage.model_dir}

@@ -86,13 +86,18 @@ def load_dataset(path: str, field: str = "text", label_field: str = "label", nee
         data.labels.append(label)
     if not data.records:
         raise InputError(path, "no records: cannot train or validate on an empty file")
-    classes = sorted(set(data.labels))
+    check_classes(path, data.labels, need_classes)
+    return data
+
+
+def check_classes(path: str, labels: Sequence[str], need_classes: int = 2) -> None:
+    """Refuse training labels with fewer than `need_classes` different values (train, bench corpus)."""
+    classes = sorted(set(labels))
     if len(classes) < need_classes:
         raise InputError(
             path,
-            f"all {len(data):,} records have the label {classes[0]!r}: a classifier needs at least two labels",
+            f"all {len(labels):,} records have the label {classes[0]!r}: a classifier needs at least two labels",
         )
-    return data
 
 
 def stratified_split(labels: Sequence[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
