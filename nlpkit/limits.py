@@ -53,9 +53,11 @@ def nltk_time_limit(text: str):
     try:
         yield
     except TimeoutError:
+        from nltk import redos
+
         raise RecordError(
             f"NLTK gave up on this text of {len(text):,} characters (a regular expression ran over its "
-            "5-second limit); split the document, or lower --max-chars"
+            f"{redos.DEFAULT_TIMEOUT:g}-second limit); split the document, or lower --max-chars"
         ) from None
 
 
