@@ -11,7 +11,8 @@ def export(export_format, model_dir, quantize):
     """Export a neural model's network for another runtime, into MODEL/onnx/.
 
     Writes model.onnx (and model.int8.onnx with --quantize int8) and export.json
-    (inputs, opset, the sha256 of the weights exported), atomically. `nlpkit predict
+    (inputs, opset, the sha256 of the weights exported and of each graph), atomically;
+    a cut, swapped or edited graph is then refused when it is loaded. `nlpkit predict
     --runtime onnx` and `nlpkit serve --runtime onnx` then run it through onnxruntime.
 
     \b
