@@ -408,5 +408,5 @@ def test_a_text_longer_than_a_slice_through_the_command(tmp_path, invoke):
     path = write_jsonl(tmp_path / "long.jsonl", [{"text": text}])
     result = invoke("clean", path)
     assert result.exit_code == 0, result.stderr
-    whole = module._clean(text, True, True, True, True, True, False, "NFKC", True)  # the text at once
+    whole = module._clean_piece(text, True, True, True, True, True, False, "NFKC", True)  # the text at once
     assert parse_jsonl(result.stdout) == [{"text": whole}]

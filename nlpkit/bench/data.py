@@ -63,13 +63,11 @@ def _read_texts(path: str | Path, labelled: bool, unlabelled_ok: bool = False) -
     and booleans as their JSON text; a list, an object or a fraction is an error at its line).
     `unlabelled_ok`: a record without a label is left out (a corpus directory's split), not an error."""
     from nlpkit.errors import InputError, RecordError
-    from nlpkit.io import BadInput, read_items
+    from nlpkit.io import iter_records, read_items
     from nlpkit.models.training import record_label
 
     records = []
-    for location, record in read_items([str(path)]):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for location, record in iter_records(read_items([str(path)])):
         if labelled and unlabelled_ok and record.get("label") is None:
             continue
         if not isinstance(record.get("text"), str) or (labelled and record.get("label") is None):

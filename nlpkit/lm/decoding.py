@@ -22,37 +22,57 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from nlpkit.params import param
+
 STRATEGIES = ("greedy", "sample", "beam")
 # sampling temperatures: 0 (greedy) or within this range. Below it log P / T overflows float32 to -inf
 # (and softmax gives NaN); above it every token is already about equally likely (log P / T near 0)
 TEMPERATURE_RANGE = (0.01, 100.0)
 
 
-def check_temperature(temperature: float) -> None:
-    """Refuse a temperature that is not 0 or within TEMPERATURE_RANGE (inf, NaN, 1e308, 1e-300): a usage error."""
-    from nlpkit.lm.model import LMUsageError
-
+def temperature_problem(temperature: float) -> str | None:
+    """Why a temperature cannot be used (inf, NaN, 1e308, 1e-300, ...), or None: it is 0 or within TEMPERATURE_RANGE."""
     low, high = TEMPERATURE_RANGE
-    if not (temperature == 0 or (math.isfinite(temperature) and low <= temperature <= high)):
-        raise LMUsageError(f"temperature must be 0 (greedy) or between {low:g} and {high:g}, not {temperature!r}")
+    if temperature == 0 or (math.isfinite(temperature) and low <= temperature <= high):
+        return None
+    return f"temperature must be 0 (greedy) or between {low:g} and {high:g}, not {temperature!r}"
+
+
+def parse_temperature(text: str) -> float:
+    """--temperature from a command line or a pipeline segment (ValueError with the reason)."""
+    try:
+        temperature = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a valid float") from None
+    problem = temperature_problem(temperature)
+    if problem:
+        raise ValueError(problem)
+    return temperature
 
 
 @dataclass
 class Decoding:
-    strategy: str = "greedy"
-    temperature: float = 1.0
-    top_k: int = 0  # 0: no limit
-    top_p: float = 1.0
-    beam_width: int = 4
-    max_new_tokens: int = 50
-    seed: int = 0
+    """How `lm generate` picks tokens: the declaration its command, pipelines and the library share."""
+
+    strategy: str = param("greedy", choices=STRATEGIES, show_default=True, help="How the next token is chosen.")
+    temperature: float = param(1.0, parse=parse_temperature, type_name="FLOAT", show_default=True,
+                               help="Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy, else "
+                                    f"{TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}.")
+    top_k: int = param(0, min=0, show_default=True, help="Sample from the k most probable tokens only (0: all; 1 is greedy).")
+    top_p: float = param(1.0, min=0, max=1, min_open=True, show_default=True,
+                         help="Sample from the smallest set of tokens whose probability reaches p.")
+    beam_width: int = param(4, min=1, show_default=True, help="Beams (beam; 1 is greedy).")
+    max_new_tokens: int = param(30, min=0, show_default=True, help="Tokens to add at most (fewer when <eos> comes first).")
+    seed: int = param(0, show_default=True, help="Sampling seed: the same seed gives the same text.")
 
     def check(self) -> None:
         from nlpkit.lm.model import LMUsageError
 
         if self.strategy not in STRATEGIES:
             raise LMUsageError(f"strategy must be one of {', '.join(STRATEGIES)}, not {self.strategy!r}")
-        check_temperature(self.temperature)
+        problem = temperature_problem(self.temperature)
+        if problem:
+            raise LMUsageError(problem)
         if not 0 < self.top_p <= 1:
             raise LMUsageError("top-p must be in (0, 1]")
         if self.top_k < 0 or self.beam_width < 1 or self.max_new_tokens < 0:

@@ -27,7 +27,7 @@ import time
 import warnings
 from pathlib import Path
 
-from nlpkit.errors import DamagedFile, NlpkitError
+from nlpkit.errors import DamagedFile, UsageError
 from nlpkit.files import (CHECKSUMS, MANIFEST_CHECKSUM, AtomicDirectory, describe_damage, library_versions, read_json,
                           seal, verify_sealed, write_json)
 from nlpkit.models.base import Classifier, ModelError, load_model, read_manifest
@@ -41,10 +41,8 @@ OPSET = 20
 _TRACE_TEXTS = ("an example review to trace the graph with", "a second one")
 
 
-class InferenceError(NlpkitError):
+class InferenceError(UsageError):
     """A --quantize / --runtime request that does not apply to this model (a usage error)."""
-
-    exit_code = 2
 
 
 def check_inference_options(model_dir: str | Path, quantize: str | None = None, runtime: str = "torch") -> None:
