@@ -214,3 +214,32 @@ def _lm_generate(*, field: str, jobs: int, model_dir: str, prompt: str | None = 
     decoding = Decoding(strategy, temperature, top_k, top_p, beam_width, max_new_tokens, seed)
     decoding.check()
     return GenerateStage(model_dir, decoding, prompt=prompt, field=field, device=device, threads=threads)
+
+
+# --------------------------------------------------------------------------- retrieval (nlpkit/retrieval/)
+
+
+@register("chunk")
+def _chunk(*, field: str, jobs: int, **options: Any) -> Stage:
+    from nlpkit.retrieval.chunk import ChunkStage
+
+    return ChunkStage(field=field, **options)
+
+
+@register("encode")
+def _encode(*, field: str, jobs: int, **options: Any) -> Stage:
+    from nlpkit.retrieval.encoder import EncodeStage
+
+    return EncodeStage(field=field, **options)
+
+
+@register("search")
+def _search(*, field: str, jobs: int, index_dir: str, query: tuple[str, ...] = (), fields: str | list[str] | None = None,
+            fusion: str | None = None, **options: Any) -> Stage:
+    from nlpkit.retrieval.fusion import DEFAULT_FUSION
+    from nlpkit.retrieval.search import SearchStage
+
+    if query:
+        raise UsageError("search --query writes its own records: in a pipeline, search takes each record's text as the query")
+    chosen = None if fields is None else _comma_list(fields)
+    return SearchStage(index_dir, field=field, fields=chosen, fusion_name=fusion or DEFAULT_FUSION, **options)

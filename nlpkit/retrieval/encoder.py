@@ -16,7 +16,8 @@ once to ``$NLPKIT_HOME/encoders/<sha256 of the weights>/`` and runs it with ONNX
 Runtime (with ``quantize="int8"``, onnxruntime's own dynamic quantization of it).
 Both run on the CPU.
 
-:class:`EncodeStage` is the ``encode`` record stage: it adds ``embedding`` (float32).
+:class:`EncodeStage` is the ``encode`` record stage: it adds ``embedding``, the float32 vector as
+numbers rounded to :data:`PRECISION` decimals.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ MAX_TOKENS = 256
 BATCH_SIZE = 32
 #: the field the encode stage writes
 EMBEDDING_FIELD = "embedding"
+#: decimals of each number of an `embedding` field (a unit vector's entries: within 5e-7 of float32's)
+PRECISION = 6
 POOLINGS = ("mean", "cls")
 RUNTIMES = ("torch", "onnx")
 QUANTIZE_CHOICES = ("int8",)
@@ -336,5 +339,7 @@ class EncodeStage(Stage):
 
     def process(self, records: list[Record]) -> list[Record]:
         texts = [document_text(r, self.field) for r in records]
-        vectors = self._encoder.encode(texts)
-        return [{**r, EMBEDDING_FIELD: v} for r, v in zip(records, vectors)]
+        # plain numbers rounded to PRECISION decimals: the same JSON whether the record is written here or
+        # read back and written again by the next stage of a shell pipeline (a float32 array prints otherwise)
+        vectors = self._encoder.encode(texts).astype(np.float64).round(PRECISION)
+        return [{**r, EMBEDDING_FIELD: v.tolist()} for r, v in zip(records, vectors)]

@@ -15,10 +15,12 @@ fields pass through (a BEIR ``queries.jsonl`` keeps its ``_id``) and ``hits`` is
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from nlpkit.errors import UsageError
+from nlpkit.io import Writer
 from nlpkit.records import Record, get_text
 from nlpkit.retrieval import dense, fusion, sparse
 from nlpkit.retrieval.documents import record_id
@@ -62,9 +64,9 @@ class Searcher:
         self.runtime = runtime
         self.overrides = {k: v for k, v in (("ef_search", ef_search), ("nprobe", nprobe)) if v is not None}
         self.store = Store(self.directory)
-        self._bm25 = None
-        self._dense = None
-        self._encoder = None
+        self._bm25: Any = None
+        self._dense: Any = None
+        self._encoder: Any = None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -154,3 +156,31 @@ class SearchStage(Stage):
         queries = [get_text(r, self.field) for r in records]
         hits = self._searcher.search(queries, self.k, self.mode, self.fields, self.fusion_name, self.weight)
         return [{**r, HITS_FIELD: h} for r, h in zip(records, hits)]
+
+
+class HitsTableWriter(Writer):
+    """``search --format text``: per query, its text, then a line per hit (rank, score, id, the start of its text)."""
+
+    WIDTH = 80
+
+    def write(self, records: Iterable[Record]) -> None:
+        lines = []
+        for record in records:
+            query = str(record.get(self.field, "")).replace("\n", " ")
+            lines.append(f"query: {query}" + (f"  ({record_id(record)})" if "id" in record or "_id" in record else ""))
+            hits = record.get(HITS_FIELD) or []
+            if not hits:
+                lines.append("  (no hits)")
+            for hit in hits:
+                text = " ".join(str(hit.get("text", "")).split())
+                if len(text) > self.WIDTH:
+                    text = text[: self.WIDTH - 3] + "..."
+                lines.append(f"  {hit['rank']:>3}  {hit['score']:>10.4f}  {hit['id']:<16}  {text}")
+            lines.append("")
+        self.stream.write("".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+
+def query_items(queries: list[str], field: str = "text") -> list[tuple[str, Record]]:
+    """``--query`` texts as the runner's items: one record each, located as ``--query N``."""
+    return [(f"--query {i}", {field: q}) for i, q in enumerate(queries, 1)]
