@@ -353,3 +353,30 @@ def test_a_killed_add_leaves_the_old_index_whole(tmp_path, index_dir):
     result = subprocess.run([sys.executable, "-m", "nlpkit", "search", "--index", str(copy), "-q", "rocket", "--mode", "bm25"],
                             cwd=REPO, capture_output=True, text=True, env={**os.environ})
     assert result.returncode == 0 and parse_jsonl(result.stdout)[0]["hits"]
+
+
+def test_a_new_index_version_is_swapped_in_one_step(tmp_path):
+    from nlpkit.files import AtomicDirectory, exchange_paths
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "from-a").touch()
+    if not exchange_paths(tmp_path / "a", tmp_path / "b"):
+        pytest.skip("no renameat2 RENAME_EXCHANGE on this system")
+    assert (tmp_path / "b" / "from-a").exists() and not (tmp_path / "a" / "from-a").exists()
+    with AtomicDirectory(tmp_path / "b") as tmp:
+        (tmp / "new").touch()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b"]  # the old version went with the temporary
+    assert [p.name for p in (tmp_path / "b").iterdir()] == ["new"]
+
+
+@pytest.mark.slow
+def test_encode_on_onnx_runtime_equals_torch(invoke, tmp_path, monkeypatch):
+    monkeypatch.setenv("NLPKIT_HOME", str(tmp_path / "home"))
+    source = write_jsonl(tmp_path / "c.jsonl", CORPUS[:6])
+    torch_run = parse_jsonl(invoke("encode", source).stdout)
+    result = invoke("encode", "--runtime", "onnx", source)
+    assert result.exit_code == 0, result.output
+    onnx_run = parse_jsonl(result.stdout)  # stdout is records only: the exporter's notes went elsewhere
+    np.testing.assert_allclose([r["embedding"] for r in onnx_run], [r["embedding"] for r in torch_run], atol=2e-5)
+    assert list((tmp_path / "home" / "encoders").glob("*/model.onnx"))  # exported once, then reused

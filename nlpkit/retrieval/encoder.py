@@ -282,6 +282,9 @@ def export_onnx(encoder: Encoder) -> Path:
     info = read_cached_json(where / "export.json")
     if info is not None and name in info.get("files", []) and (where / name).is_file():
         return where / name
+    import contextlib
+    import io
+    import logging
     import warnings
 
     import torch
@@ -302,7 +305,13 @@ def export_onnx(encoder: Encoder) -> Path:
         torch.onnx.export(module, tuple(sample[n] for n in names), str(tmp / "model.onnx"), input_names=names,
                           output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
-        fuse_transformer(tmp / "model.onnx", transformer.config)
+        # onnxruntime's fuser prints its shape-inference notes on stdout, where encode's records go
+        logging.disable(logging.WARNING)  # and warns the same on the root logger
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                fuse_transformer(tmp / "model.onnx", transformer.config)
+        finally:
+            logging.disable(logging.NOTSET)
         files = ["model.onnx"]
         if encoder.quantize == "int8":
             quantize_onnx_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
