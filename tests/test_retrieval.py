@@ -130,7 +130,7 @@ def test_encode_equals_sentence_transformers(invoke, tmp_path):
 
 def test_encode_npy_writes_vectors_beside_ids(invoke, tmp_path):
     source = write_jsonl(tmp_path / "c.jsonl", CORPUS[:5])
-    result = invoke("encode", "--format", "npy", "-o", tmp_path / "c.npy", source)
+    result = invoke("encode", "--npy", tmp_path / "c.npy", source)
     assert result.exit_code == 0, result.output
     vectors = np.load(tmp_path / "c.npy", allow_pickle=False)
     assert vectors.shape == (5, 384) and vectors.dtype == np.float32

@@ -37,6 +37,48 @@ class SpeedCase:
         return self.stage if self.engine is None else f"{self.stage} --{self.option} {self.engine}"
 
 
+DEFAULT_STAGES = "clean,tokenize,stopwords,stem,lemmatize,tag"
+# the parameter of a stage that picks its library or algorithm
+ENGINE_PARAMS = ("engine", "algorithm")
+
+
+def parse_stages(text: str) -> list[SpeedCase]:
+    """``"clean,tokenize:regex,stem"`` -> one SpeedCase per stage and engine, each engine of a stage given alone.
+
+    A stage's engines are the choices its declaration gives its engine parameter.
+    """
+    from nlpkit.errors import UsageError
+
+    cases = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        stage, _, engine = item.partition(":")
+        option, choices = engine_choices(stage)
+        if engine and option is None:
+            raise UsageError(f"{stage} has no engines to choose from; write it as {stage}")
+        if engine and engine not in choices:
+            raise UsageError(f"{stage} has no engine {engine!r} (choose from {', '.join(choices)})")
+        cases += [SpeedCase(stage, e, option) for e in ([engine] if engine else choices)] if option else [SpeedCase(stage)]
+    if not cases:
+        raise UsageError("name at least one stage")
+    return cases
+
+
+def engine_choices(stage: str) -> tuple[str | None, list[str]]:
+    """The parameter of the stage that picks its engine, and the engines it offers."""
+    from nlpkit.errors import UsageError
+    from nlpkit.params import declared
+    from nlpkit.stages import STAGES, stage_options
+
+    if stage not in STAGES or " " in stage:
+        raise UsageError(f"no record stage {stage!r} (known: {', '.join(sorted(s for s in STAGES if ' ' not in s))})")
+    for declaration in declared(stage_options(stage)):
+        if declaration.name in ENGINE_PARAMS and declaration.choices:
+            return declaration.name, [str(c) for c in declaration.choices]
+    return None, []
+
+
 @dataclass
 class SpeedOptions:
     cases: list[SpeedCase]
@@ -137,7 +179,7 @@ def run_speed(options: SpeedOptions, on_run=None, on_case=None) -> dict:
 
 
 def speed_table(results: dict):
-    from nlpkit.bench.linguistic_report import Table
+    from nlpkit.bench.toolkit import Table
 
     table = Table(f"Words per second after one warm-up pass, mean of {results['runs']} timed runs "
                   f"with its 95% confidence interval ({results['docs']:,} documents, {results['words']:,} words)",
@@ -155,12 +197,11 @@ def speed_table(results: dict):
 
 
 def render_speed_markdown(results: dict) -> str:
-    from nlpkit.bench.linguistic_report import _md_table
-    from nlpkit.bench.report import _hardware_line
+    from nlpkit.bench.toolkit import hardware_line, md_table
 
     lines = ["# Speed of the stages", "", f"- **Data**: {results['data']}.",
-             f"- **Machine**: {_hardware_line(results)}; one process, the stages one after another.", ""]
-    return "\n".join(lines + _md_table(speed_table(results)) + ["Every run's figure: `results.json`.", ""])
+             f"- **Machine**: {hardware_line(results)}; one process, the stages one after another.", ""]
+    return "\n".join(lines + md_table(speed_table(results)) + ["Every run's figure: `results.json`.", ""])
 
 
 def plot_speed(results: dict) -> str | None:
@@ -172,7 +213,7 @@ def plot_speed(results: dict) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nlpkit.bench.report import _svg
+    from nlpkit.bench.toolkit import svg
 
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(done) + 1.2))
     means = [r["words_per_s"] for r in done]
@@ -181,7 +222,7 @@ def plot_speed(results: dict) -> str | None:
     ax.set_xscale("log")
     ax.set_xlabel("words per second (log scale; bars: 95% CI)")
     ax.invert_yaxis()
-    svg = _svg(fig)
+    svg = svg(fig)
     plt.close(fig)
     return svg
 
@@ -190,14 +231,13 @@ def render_speed_html(results: dict) -> str:
     import base64
     import html
 
-    from nlpkit.bench.linguistic_report import _html_table
-    from nlpkit.bench.report import _CSS, _hardware_line
+    from nlpkit.bench.toolkit import CSS, hardware_line, html_table
 
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset=utf-8><title>nlpkit bench speed</title>",
-             f"<style>{_CSS}</style></head><body><h1>Speed of the stages</h1>",
-             f"<p><b>Data</b>: {e(results['data'])}.<br><b>Machine</b>: {e(_hardware_line(results))}.</p>",
-             _html_table(speed_table(results))]
+             f"<style>{CSS}</style></head><body><h1>Speed of the stages</h1>",
+             f"<p><b>Data</b>: {e(results['data'])}.<br><b>Machine</b>: {e(hardware_line(results))}.</p>",
+             html_table(speed_table(results))]
     svg = plot_speed(results)
     if svg is not None:
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")

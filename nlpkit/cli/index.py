@@ -5,9 +5,25 @@ from __future__ import annotations
 import click
 
 from nlpkit.cli._common import progress_bar, report_skipped, verbose
-from nlpkit.cli._retrieval import encoder_options, read_options
-from nlpkit.retrieval.dense import DEFAULT_KIND, HNSW_EF_CONSTRUCTION, HNSW_EF_SEARCH, HNSW_M, IVF_NPROBE
-from nlpkit.retrieval.index import DENSE_CHOICES
+from nlpkit.cli._params import click_option, declared_options
+from nlpkit.params import build as build_options, declaration_of, declared
+from nlpkit.retrieval.encoder import EncoderOptions
+from nlpkit.retrieval.index import IndexBuildOptions
+from nlpkit.runner import RunOptions
+
+#: how an index command reads its INPUTS: these of every stage's shared options
+READ_OPTIONS = ("field", "lines", "input_format", "on_error", "batch_size")
+
+
+def read_options(names: tuple[str, ...] = READ_OPTIONS):
+    """The shared stream options `names`, as every stage declares them (nlpkit.runner.RunOptions)."""
+
+    def decorate(f):
+        for declaration in reversed([p for p in declared(RunOptions) if p.name in names]):
+            f = click_option(declaration)(f)
+        return f
+
+    return decorate
 
 
 @click.group()
@@ -33,28 +49,15 @@ def _summary(name: str, manifest: dict, report) -> None:
 
 @index.command("build")
 @click.argument("inputs", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Index directory to write (replaced whole).")
-@click.option("--bm25/--no-bm25", default=True, show_default=True, help="Build the BM25 index (bm25s, Lucene, k1 1.5, b 0.75, English stop words).")
-@click.option("--dense-index", type=click.Choice(list(DENSE_CHOICES)), default=DEFAULT_KIND, show_default=True,
-              help="flat: exact inner product; hnsw: a graph, fast and near exact; ivfpq: compressed, for large corpora; none.")
-@click.option("--hnsw-m", type=click.IntRange(min=2), default=HNSW_M, show_default=True, help="hnsw: links per node.")
-@click.option("--ef-construction", type=click.IntRange(min=1), default=HNSW_EF_CONSTRUCTION, show_default=True,
-              help="hnsw: candidates kept while building.")
-@click.option("--ef-search", type=click.IntRange(min=1), default=HNSW_EF_SEARCH, show_default=True,
-              help="hnsw: candidates kept while searching (stored; search --ef-search overrides).")
-@click.option("--nlist", type=click.IntRange(min=1), default=None, help="ivfpq: inverted lists.  [default: 4 sqrt(n)]")
-@click.option("--nprobe", type=click.IntRange(min=1), default=IVF_NPROBE, show_default=True,
-              help="ivfpq: lists searched per query (stored; search --nprobe overrides).")
-@encoder_options
-@read_options
-def build(inputs, output, bm25, dense_index, hnsw_m, ef_construction, ef_search, nlist, nprobe, model, max_tokens, device,
-          quantize, runtime, field, lines, input_format, on_error, batch_size):
+@declared_options(IndexBuildOptions)
+@read_options()
+def build(inputs, field, lines, input_format, on_error, batch_size, **options):
     """Index records: BM25, a dense index and the records themselves, in one directory.
 
     A record's id is its `id`, else BEIR's `_id`; its text is `text` (--field), with
     BEIR's `title` in front when not empty, so a BEIR corpus.jsonl indexes as it is.
     A record that has an `embedding` (from `nlpkit encode`) keeps it; the others are
-    embedded here. The directory is written beside its place and renamed in.
+    embedded here. The directory is written beside its place and swapped in.
 
     \b
       nlpkit index build -o index/ corpus.jsonl
@@ -64,21 +67,19 @@ def build(inputs, output, bm25, dense_index, hnsw_m, ef_construction, ef_search,
     from nlpkit.io import read_items
     from nlpkit.retrieval.index import build_index
 
-    params = {"hnsw": {"m": hnsw_m, "ef_construction": ef_construction, "ef_search": ef_search},
-              "ivfpq": {"nprobe": nprobe, **({"nlist": nlist} if nlist else {})}}.get(dense_index, {})
+    arguments = build_options(IndexBuildOptions, options).build_arguments()
     items = read_items(inputs, field=field, lines=lines, input_format=input_format)
     with progress_bar("index build", verbose()) as progress:
-        manifest, report = build_index(items, output, field=field, model=model, max_tokens=max_tokens, device=device,
-                                       quantize=quantize, runtime=runtime, bm25=bm25, dense_index=dense_index,
-                                       dense_params=params, on_error=on_error, batch_size=batch_size, progress=progress)
+        manifest, report = build_index(items, field=field, on_error=on_error, batch_size=batch_size, progress=progress,
+                                       **arguments)
     _summary("build", manifest, report)
 
 
 @index.command("add")
 @click.argument("directory", type=click.Path(file_okay=False))
 @click.argument("inputs", nargs=-1, type=click.Path(allow_dash=True))
-@click.option("--device", default="auto", show_default=True, metavar="auto|cpu|cuda|cuda:N|mps", help="Where the encoder runs.")
-@read_options(field=False)
+@click_option(declaration_of(EncoderOptions, "device"))
+@read_options(tuple(n for n in READ_OPTIONS if n != "field"))
 def add(directory, inputs, device, lines, input_format, on_error, batch_size):
     """Add records to an index without rebuilding it.
 

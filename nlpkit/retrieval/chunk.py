@@ -17,7 +17,10 @@ worth at most ``overlap`` tokens into the next passage, and cuts a sentence long
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nlpkit.errors import UsageError
+from nlpkit.params import param, values
 from nlpkit.records import WORD_RE, Record, get_text
 from nlpkit.retrieval.documents import record_id
 from nlpkit.retrieval.encoder import MAX_TOKENS
@@ -178,6 +181,34 @@ class Chunker:
 
     def chunk(self, texts: list[str]) -> list[list[str]]:
         return [[text[a:b] for a, b in spans] for text, spans in zip(texts, self.spans(texts))]
+
+
+@dataclass
+class ChunkOptions:
+    """Split each record's text into passages, one record each.
+
+    A passage record has `id` PARENT#K (K from 0), `parent`, its `text`, and `start`/`end`:
+    character offsets into the parent's text (parent_text[start:end] is the passage).
+    The parent's other fields pass through.
+
+    \b
+      nlpkit chunk --max-tokens 128 --overlap 16 docs/ | nlpkit encode | nlpkit index build -o index/
+      nlpkit chunk --by sentences --max-tokens 200 corpus.jsonl > passages.jsonl
+    """
+
+    by: str = param(BY_CHOICES[0], choices=BY_CHOICES, show_default=True,
+                    help="tokens: windows of --max-tokens; sentences: whole sentences (NLTK punkt) packed up to --max-tokens.")
+    max_tokens: int = param(MAX_PASSAGE_TOKENS, min=1, show_default=True,
+                            help="Longest passage, in --count units (254 word pieces + [CLS] and [SEP] fill MiniLM's 256).")
+    overlap: int = param(OVERLAP, min=0, show_default=True,
+                         help="Tokens neighbouring passages share (sentences: the last whole sentences that fit).")
+    count: str = param(COUNT_CHOICES[0], choices=COUNT_CHOICES, show_default=True,
+                       help="What a token is: the encoder's word pieces, or words (nlpkit's word pattern).")
+    model: str | None = param(None, reads_disk=True, metavar="DIR|NAME",
+                              help="The encoder whose word pieces are counted.  [default: the bundled all-MiniLM-L6-v2]")
+
+    def build(self, field: str = "text") -> ChunkStage:
+        return ChunkStage(field=field, **values(self))
 
 
 class ChunkStage(Stage):

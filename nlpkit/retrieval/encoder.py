@@ -23,12 +23,15 @@ numbers rounded to :data:`PRECISION` decimals.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nlpkit.device import device_param
 from nlpkit.errors import NlpkitError, ResourceMissing, UsageError
+from nlpkit.params import nested, param, values
 from nlpkit.records import Record
 from nlpkit.retrieval.documents import document_text
 from nlpkit.stage import Stage
@@ -322,6 +325,43 @@ def export_onnx(encoder: Encoder) -> Path:
 
 
 # --------------------------------------------------------------------------- the record stage
+
+
+@dataclass
+class EncoderOptions:
+    """The sentence encoder and how it runs (encode, index build)."""
+
+    model: str | None = param(None, reads_disk=True, metavar="DIR|NAME",
+                              help="Sentence encoder: a sentence-transformers directory or hub name.  "
+                                   "[default: the bundled all-MiniLM-L6-v2]")
+    max_tokens: int | None = param(None, type=int, min=2, metavar="N",
+                                   help="Word pieces a text is cut to, special tokens included.  "
+                                        "[default: the model's max_seq_length; 256 for MiniLM]")
+    device: str = device_param(help="Where the encoder runs: auto|cpu|cuda|cuda:N|mps (--quantize and onnx: the CPU).")
+    quantize: str | None = param(None, choices=QUANTIZE_CHOICES,
+                                 help="int8 dynamic quantization of the encoder's Linear layers (faster on CPU), as predict has.")
+    runtime: str = param(RUNTIMES[0], choices=RUNTIMES, show_default=True,
+                         help="onnx: the encoder exported once to ONNX (cached under $NLPKIT_HOME) and run by onnxruntime.")
+
+
+@dataclass
+class EncodeOptions:
+    """Add `embedding`, the record's sentence vector (unit length, 6 decimals), to each record.
+
+    Mean pooling and L2 normalization, as sentence-transformers computes them; BEIR's
+    `title` goes in front of the text. Records are length-sorted in batches and written
+    in input order.
+
+    \b
+      nlpkit chunk docs/ | nlpkit encode | nlpkit index build -o index/
+      nlpkit encode --quantize int8 corpus.jsonl > encoded.jsonl
+      nlpkit encode --npy corpus.npy corpus.jsonl      # corpus.npy (float32) + corpus.ids.txt
+    """
+
+    encoder: EncoderOptions = nested(EncoderOptions)
+
+    def build(self, field: str = "text") -> EncodeStage:
+        return EncodeStage(field=field, **values(self.encoder))
 
 
 class EncodeStage(Stage):

@@ -29,6 +29,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +38,11 @@ import numpy as np
 from nlpkit.errors import DamagedFile, NlpkitError, RecordError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
 from nlpkit.io import Item, Writer
+from nlpkit.params import SWITCH, nested, param, values
 from nlpkit.records import Record
 from nlpkit.retrieval import dense, sparse
 from nlpkit.retrieval.documents import document_text, record_id
-from nlpkit.retrieval.encoder import EMBEDDING_FIELD, Encoder, read_model_config, resolve_model
+from nlpkit.retrieval.encoder import EMBEDDING_FIELD, Encoder, EncoderOptions, read_model_config, resolve_model
 from nlpkit.retrieval.store import Store, StoreWriter
 from nlpkit.runner import RunReport, drive
 from nlpkit.stage import Stage
@@ -54,6 +56,39 @@ DENSE_CHOICES = (*dense.KINDS, "none")
 
 class IndexDirectoryError(NlpkitError):
     """An index directory that cannot be used (missing, damaged, newer format)."""
+
+
+@dataclass
+class IndexBuildOptions:
+    """What `index build` builds: BM25, the dense index and its parameters, and the encoder (see :func:`build_index`)."""
+
+    output: str = param(None, short=("-o",), path="dir", required=True, help="Index directory to write (replaced whole).")
+    bm25: bool = param(True, style=SWITCH, show_default=True,
+                       help="Build the BM25 index (bm25s, Lucene, k1 1.5, b 0.75, English stop words).")
+    dense_index: str = param(dense.DEFAULT_KIND, choices=DENSE_CHOICES, show_default=True,
+                             help="flat: exact inner product; hnsw: a graph, fast and near exact; ivfpq: compressed, "
+                                  "for large corpora; none.")
+    hnsw_m: int = param(dense.HNSW_M, min=2, show_default=True, help="hnsw: links per node.")
+    ef_construction: int = param(dense.HNSW_EF_CONSTRUCTION, min=1, show_default=True,
+                                 help="hnsw: candidates kept while building.")
+    ef_search: int = param(dense.HNSW_EF_SEARCH, min=1, show_default=True,
+                           help="hnsw: candidates kept while searching (stored; search --ef-search overrides).")
+    nlist: int | None = param(None, type=int, min=1, help="ivfpq: inverted lists.  [default: 4 sqrt(n)]")
+    nprobe: int = param(dense.IVF_NPROBE, min=1, show_default=True,
+                        help="ivfpq: lists searched per query (stored; search --nprobe overrides).")
+    encoder: EncoderOptions = nested(EncoderOptions)
+
+    def dense_params(self) -> dict[str, Any]:
+        if self.dense_index == "hnsw":
+            return {"m": self.hnsw_m, "ef_construction": self.ef_construction, "ef_search": self.ef_search}
+        if self.dense_index == "ivfpq":
+            return {"nprobe": self.nprobe, **({"nlist": self.nlist} if self.nlist else {})}
+        return {}
+
+    def build_arguments(self) -> dict[str, Any]:
+        """:func:`build_index`'s keyword arguments (but the records'), from these options."""
+        return {"directory": self.output, "bm25": self.bm25, "dense_index": self.dense_index,
+                "dense_params": self.dense_params(), **values(self.encoder)}
 
 
 # --------------------------------------------------------------------------- reading the manifest

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nlpkit.device import device_param
 from nlpkit.errors import UsageError
+from nlpkit.params import comma_list, param
 from nlpkit.io import Writer
 from nlpkit.records import Record, get_text
 from nlpkit.retrieval import dense, fusion, sparse
+from nlpkit.retrieval.fusion import DEFAULT_FUSION, DEFAULT_WEIGHT, FUSIONS
 from nlpkit.retrieval.documents import record_id
 from nlpkit.retrieval.index import BM25_DIR, read_index_manifest
 from nlpkit.retrieval.store import Store
@@ -118,6 +122,38 @@ class Searcher:
                 hits.append({"id": record_id(doc), "score": round(score, 6), "rank": rank, **kept})
             out.append(hits)
         return out
+
+
+@dataclass
+class SearchOptions:
+    """Search an index: add `hits` ({id, score, rank} and the document's fields) to each query record.
+
+    The query is each record's text (a BEIR queries.jsonl keeps its `_id` and other
+    fields), or --query TEXT. --format text prints a table.
+
+    \b
+      nlpkit search --index index/ --query "who won the election" -k 5 --format text
+      nlpkit search --index index/ --mode bm25 --fields title queries.jsonl > run.jsonl
+    """
+
+    index_dir: str = param(None, flag="--index", path="dir", required=True, help="Index directory (from `nlpkit index build`).")
+    k: int = param(K, flag="-k", min=1, show_default=True, help="Hits per query.")
+    mode: str = param(DEFAULT_MODE, choices=MODES, show_default=True,
+                      help="bm25, dense (the index's encoder), or hybrid: the two lists fused (--fusion).")
+    fields: str | None = param(None, metavar="A,B",
+                               help="Document fields each hit carries besides id, score and rank ('' for none).  [default: all]")
+    fusion: str = param(DEFAULT_FUSION, choices=FUSIONS, show_default=True,
+                        help="hybrid: reciprocal rank fusion (k 60), or a weighted sum of min-max normalized scores.")
+    weight: float = param(DEFAULT_WEIGHT, min=0.0, max=1.0, show_default=True,
+                          help="--fusion weighted: the dense list's weight (BM25's is 1 - weight).")
+    device: str = device_param(help="Where the query encoder runs: auto|cpu|cuda|cuda:N|mps.")
+    ef_search: int | None = param(None, type=int, min=1, help="hnsw: candidates kept while searching.  [default: the index's]")
+    nprobe: int | None = param(None, type=int, min=1, help="ivfpq: lists searched per query.  [default: the index's]")
+
+    def build(self, field: str = "text") -> SearchStage:
+        return SearchStage(self.index_dir, k=self.k, mode=self.mode, fields=None if self.fields is None else list(comma_list(self.fields)),
+                           fusion_name=self.fusion, weight=self.weight, field=field, device=self.device,
+                           ef_search=self.ef_search, nprobe=self.nprobe)
 
 
 class SearchStage(Stage):

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import UsageError
 from nlpkit.models.inference import NEURAL_KINDS
 
 EXPLAIN_WORDS = 10
 
 
-class ServeError(NlpkitError):
+class ServeError(UsageError):
     """A server set-up the user must change (two models of one name, ...): a usage error."""
-
-    exit_code = 2
 
 
 def parse_model_spec(spec: str) -> tuple[str, str]:
@@ -81,7 +79,7 @@ class ServedModel:
 
 def load_served_models(specs: list[str], quantize: str | None = None, runtime: str = "torch") -> list[ServedModel]:
     """Load each ``[NAME=]DIR``; --quantize / --runtime apply to the neural ones."""
-    from nlpkit.models.base import read_manifest
+    from nlpkit.modeldir import read_manifest
     from nlpkit.models.inference import load_for_inference
 
     served, names = [], set()
