@@ -262,6 +262,19 @@ def test_duplicate_ids_are_bad_records(invoke, tmp_path):
     assert json.loads(invoke("index", "info", tmp_path / "ix").stdout)["count"] == 2
 
 
+def test_index_build_never_replaces_a_directory_that_is_not_an_index(invoke, tmp_path, index_dir):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "keep.txt").write_text("mine")
+    corpus = write_jsonl(tmp_path / "c.jsonl", CORPUS[:3])
+    result = invoke("index", "build", "--dense-index", "none", "-o", tmp_path / "notes", corpus)
+    assert result.exit_code == 2
+    assert f"{tmp_path / 'notes'} exists and is not an index directory; refusing to replace it" in result.stderr
+    assert (tmp_path / "notes" / "keep.txt").read_text() == "mine"
+    copy = _copy(index_dir, tmp_path)  # an index is rebuilt in place
+    assert invoke("index", "build", "--dense-index", "none", "-o", copy, corpus).exit_code == 0
+    assert json.loads(invoke("index", "info", copy).stdout)["count"] == 3
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
 def test_approximate_indexes_find_what_flat_finds(invoke, tmp_path, index_dir, kind):
     encoded = tmp_path / "encoded.jsonl"

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile, NlpkitError, RecordError, UsageError
+from nlpkit.errors import NlpkitError, RecordError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
 from nlpkit.io import Item, Writer
 from nlpkit.params import SWITCH, nested, param, values
@@ -96,33 +96,31 @@ class IndexBuildOptions:
 
 def read_index_manifest(directory: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """The manifest of an index directory, its format and (with `verify`) every file's checksum checked."""
+    from nlpkit.modeldir import json_type, read_versioned_manifest
+
     directory = Path(directory)
-    path = directory / MANIFEST
-    if not directory.is_dir():
-        raise IndexDirectoryError(f"{directory}: not an index directory (no such directory)")
-    if not path.is_file():
-        raise IndexDirectoryError(f"{directory}: not an index directory ({MANIFEST} is missing)")
-    try:
-        manifest = read_json(path)
-    except DamagedFile as e:
-        raise IndexDirectoryError(f"{path}: damaged manifest ({e.problem})") from None
-    if not isinstance(manifest, dict) or "format_version" not in manifest:
-        raise IndexDirectoryError(f"{path}: damaged manifest (no format_version)")
+    manifest = read_versioned_manifest(directory, "index", FORMAT_VERSION, IndexDirectoryError, verify=False)
     if manifest.get("kind") != KIND:
         raise IndexDirectoryError(f"{directory}: not an index directory (its {MANIFEST} is of a {manifest.get('kind')!r}, "
-                          f"not a {KIND}; build one with `nlpkit index build`)")
-    version = manifest["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise IndexDirectoryError(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
-    if version > FORMAT_VERSION:
-        raise IndexDirectoryError(f"{directory}: index format version {version} is newer than this nlpkit reads "
-                          f"({FORMAT_VERSION}); upgrade nlpkit")
+                                  f"not a {KIND}; build one with `nlpkit index build`)")
     for key, expected in (("count", int), ("bm25", (dict, type(None))), ("dense", (dict, type(None))), ("encoder", dict)):
-        if not isinstance(manifest.get(key), expected):
-            raise IndexDirectoryError(f"{path}: damaged manifest ({key} is missing or of the wrong type)")
+        if key not in manifest or not isinstance(manifest[key], expected):
+            raise IndexDirectoryError(f"{directory / MANIFEST}: damaged manifest ({key} is "
+                                      f"{json_type(manifest.get(key)) if key in manifest else 'missing'})")
     if verify:
         verify_sealed(directory, manifest, MANIFEST, what="index directory")
     return manifest
+
+
+def check_output(directory: str | os.PathLike) -> None:
+    """Refuse to replace a directory that is not an index (building replaces it whole): a usage error."""
+    path = Path(directory)
+    if path.is_dir() and any(path.iterdir()):
+        try:
+            read_index_manifest(path, verify=False)
+        except IndexDirectoryError:
+            raise UsageError(f"Invalid value for '-o': {directory} exists and is not an index directory; "
+                             "refusing to replace it") from None
 
 
 # --------------------------------------------------------------------------- building
@@ -224,6 +222,7 @@ def build_index(items: Iterable[Item], directory: str | os.PathLike, *, field: s
         raise UsageError(f"--dense-index must be one of {', '.join(DENSE_CHOICES)}, not {dense_index!r}")
     if not bm25 and dense_index == "none":
         raise UsageError("an index needs BM25 or a dense index (or both): drop --no-bm25 or --dense-index none")
+    check_output(directory)
     encoder_info = _encoder_info(model, max_tokens, quantize, runtime)
     with AtomicDirectory(directory) as tmp:
         encoder = _lazy_encoder(model, max_tokens, device, quantize, runtime) if dense_index != "none" else None
