@@ -275,6 +275,21 @@ def test_index_build_never_replaces_a_directory_that_is_not_an_index(invoke, tmp
     assert json.loads(invoke("index", "info", copy).stdout)["count"] == 3
 
 
+def test_an_empty_input_and_empty_texts(invoke, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = invoke("index", "build", "-o", tmp_path / "ix", empty)
+    assert result.exit_code == 1 and result.stderr == f"Error: {empty}: no records to index\n"
+    edge = write_jsonl(tmp_path / "edge.jsonl", [{"id": "a", "text": ""}, {"id": "b", "text": "the of and"},
+                                                 {"id": "c", "text": "real words here"}])
+    assert invoke("index", "build", "-o", tmp_path / "ix", edge).exit_code == 0
+    result = invoke("search", "--index", tmp_path / "ix", "--mode", "bm25", "-q", "words", "-q", "the", "--fields", "")
+    assert parse_jsonl(result.stdout) == [{"text": "words", "hits": [{"id": "c", "score": 0.20649, "rank": 1}]},
+                                          {"text": "the", "hits": []}]  # a stop word matches nothing
+    [record] = parse_jsonl(invoke("search", "--index", tmp_path / "ix", "--mode", "dense", "-q", "", "-k", "3").stdout)
+    assert len(record["hits"]) == 3
+
+
 @pytest.mark.parametrize("kind", ["hnsw", "ivfpq"])
 def test_approximate_indexes_find_what_flat_finds(invoke, tmp_path, index_dir, kind):
     encoded = tmp_path / "encoded.jsonl"

@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError, RecordError, UsageError
+from nlpkit.errors import InputError, NlpkitError, RecordError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
-from nlpkit.io import Item, Writer
+from nlpkit.io import Item, Writer, source_of
 from nlpkit.params import SWITCH, nested, param, values
 from nlpkit.records import Record
 from nlpkit.retrieval import dense, sparse
@@ -232,6 +232,8 @@ def build_index(items: Iterable[Item], directory: str | os.PathLike, *, field: s
         stage = IndexStage(encoder, encoder_info["dim"], field=field, encode=vectors is not None)
         started = time.perf_counter()
         report = drive(stage, items, writer, name="index build", on_error=on_error, batch_size=batch_size, progress=progress)
+        if not len(writer.store):
+            raise InputError(source_of(items) or "-", "no records to index" + (" (every one was skipped)" if report.records_in else ""))
         info = writer.finish()
         manifest = _manifest(info, encoder_info, field, started, created=None)
         write_json(tmp / MANIFEST, seal(tmp, manifest, MANIFEST))
