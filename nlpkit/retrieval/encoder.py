@@ -45,6 +45,8 @@ EMBEDDING_FIELD = "embedding"
 #: decimals of each number of an `embedding` field (a unit vector's entries: within 5e-7 of float32's)
 PRECISION = 6
 POOLINGS = ("mean", "cls")
+#: modules --quantize int8 leaves in fp32 (names in PooledEncoder, e.g. "transformer.encoder.layer.5"): none so far
+INT8_FP32_LAYERS: tuple[str, ...] = ()
 RUNTIMES = ("torch", "onnx")
 QUANTIZE_CHOICES = ("int8",)
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -192,7 +194,7 @@ class Encoder:
         if self.quantize == "int8":
             from nlpkit.models.inference import quantize_int8
 
-            module = quantize_int8(module, fp32_layers=())
+            module = quantize_int8(module, fp32_layers=INT8_FP32_LAYERS)
         self._module = module.to(self.device)
         self.dim = int(transformer.config.hidden_size)
         return self

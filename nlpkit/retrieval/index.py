@@ -225,7 +225,9 @@ def build_index(items: Iterable[Item], directory: str | os.PathLike, *, field: s
     check_output(directory)
     encoder_info = _encoder_info(model, max_tokens, quantize, runtime)
     with AtomicDirectory(directory) as tmp:
-        encoder = _lazy_encoder(model, max_tokens, device, quantize, runtime) if dense_index != "none" else None
+        # the model loads only when a record without an embedding comes
+        encoder = Encoder(model, max_tokens=max_tokens, device=device, quantize=quantize, runtime=runtime) \
+            if dense_index != "none" else None
         vectors = (dense.DenseBuilder(dense_index, encoder_info["dim"], dense_params or {}, tmp)
                    if dense_index != "none" else None)
         writer = IndexWriter(tmp, field, sparse.BM25Builder() if bm25 else None, vectors, StoreWriter(tmp))
@@ -252,8 +254,8 @@ def add_to_index(items: Iterable[Item], directory: str | os.PathLike, *, device:
     dense_info = old["dense"]
     seen = {record_id(r) for r in Store(directory)}
     with AtomicDirectory(directory) as tmp:
-        encoder = (_lazy_encoder(enc.get("model_arg"), enc.get("max_tokens"), device, enc.get("quantize"),
-                                 enc.get("runtime", "torch")) if dense_info else None)
+        encoder = (Encoder(enc.get("model_arg"), max_tokens=enc.get("max_tokens"), device=device, quantize=enc.get("quantize"),
+                           runtime=enc.get("runtime", "torch")) if dense_info else None)
         vectors = None
         if dense_info:
             index = dense.read_index(directory / dense.INDEX_FILE)
@@ -282,11 +284,6 @@ def _encoder_info(model: str | None, max_tokens: int | None, quantize: str | Non
     return {"model": model or "all-MiniLM-L6-v2", "model_arg": model, "dim": dim,
             "max_tokens": max_tokens or config["max_tokens"], "pooling": config["pooling"], "normalize": True,
             "quantize": quantize, "runtime": runtime}
-
-
-def _lazy_encoder(model, max_tokens, device, quantize, runtime) -> Encoder:
-    """An Encoder that loads its model only when a record without an embedding comes."""
-    return Encoder(model, max_tokens=max_tokens, device=device, quantize=quantize, runtime=runtime)
 
 
 def _manifest(info: dict[str, Any], encoder_info: dict[str, Any], field: str, started: float, created: str | None) -> dict:
