@@ -408,3 +408,31 @@ def test_encode_on_onnx_runtime_equals_torch(invoke, tmp_path, monkeypatch):
     onnx_run = parse_jsonl(result.stdout)  # stdout is records only: the exporter's notes went elsewhere
     np.testing.assert_allclose([r["embedding"] for r in onnx_run], [r["embedding"] for r in torch_run], atol=2e-5)
     assert list((tmp_path / "home" / "encoders").glob("*/model.onnx"))  # exported once, then reused
+
+
+def test_a_split_record_goes_through_a_fused_pipeline_and_fails_as_one(tmp_path):
+    """chunk returns several records in one's place: a later stage sees the passages, a bad one skips its parent."""
+    import io as _io
+
+    from nlpkit.errors import RecordError
+    from nlpkit.io import JsonlWriter
+    from nlpkit.pipeline import Pipeline
+    from nlpkit.retrieval.chunk import ChunkStage
+    from nlpkit.runner import drive
+    from nlpkit.stage import Stage
+
+    class Upper(Stage):
+        def process_record(self, record):
+            if "bad" in record["text"]:
+                raise RecordError("a bad passage")
+            return {**record, "text": record["text"].upper()}
+
+    pipeline = Pipeline([("chunk", ChunkStage(count="words", max_tokens=2)), ("upper", Upper())])
+    items = [("f:1", {"id": "a", "text": "one two three"}), ("f:2", {"id": "b", "text": "x bad y"}),
+             ("f:3", {"id": "c", "text": ""}), ("f:4", {"id": "d", "text": "four"})]
+    out = _io.BytesIO()
+    report = drive(pipeline, items, JsonlWriter(out), on_error="skip")
+    records = parse_jsonl(out.getvalue().decode())
+    assert [(r["id"], r["text"]) for r in records] == [("a#0", "ONE TWO"), ("a#1", "THREE"), ("d#0", "FOUR")]
+    assert report.skipped.count == 1 and report.skipped.examples == ["f:2: upper: a bad passage"]
+    assert report.records_in == 4 and report.records_out == 3
