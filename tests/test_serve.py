@@ -277,11 +277,12 @@ def test_after_a_batch_of_several_a_record_waits_for_the_company_still_arriving(
     assert seen == [2, 2]
 
 
-def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path):
+@pytest.mark.parametrize("pipeline", ["clean | tokenize --engine regex | stem",
+                                      "clean | chunk --count words --max-tokens 3 | stem"])  # chunk: a record becomes several
+def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path, pipeline):
     from tests.conftest import write_jsonl
 
     records = [{"id": 1, "text": "The <b>BEST</b> films, don't miss them!"}, {"id": 2, "text": "Geese were running."}]
-    pipeline = "clean | tokenize --engine regex | stem"
     printed = parse_jsonl(invoke("run", "--pipeline", pipeline, write_jsonl(tmp_path / "in.jsonl", records)).stdout)
 
     async def scenario(client):
