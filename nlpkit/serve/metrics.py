@@ -1,6 +1,6 @@
 """Prometheus text exposition of the server's counters, by hand (no client library needed).
 
-Requests by route and status, request latency and batch sizes as histograms,
+Requests by method, route and status (a method HTTP does not define is "other"), request latency and batch sizes as histograms,
 and each micro-batched model's queue depth as a gauge read when scraped.
 """
 
@@ -12,6 +12,9 @@ from collections.abc import Callable
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+# HTTP's methods (RFC 9110, and PATCH): any other name a client sends is counted as "other",
+# so that clients cannot make one series per invented method
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"})
 
 
 class Histogram:
@@ -46,6 +49,7 @@ class Metrics:
         self.queue_depth: dict[str, Callable[[], int]] = {}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in METHODS else "other"
         with self._lock:
             self.requests[(method, route, status)] += 1
             self.latency.setdefault(route, Histogram(LATENCY_BUCKETS)).observe(seconds)
