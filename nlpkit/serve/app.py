@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable
 from contextlib import asynccontextmanager
@@ -53,6 +52,7 @@ from nlpkit.serve.pipelines import (
     PipelinePool,
     RunRefused,
     Served,
+    Stop,
     check_pipeline,
     check_records,
     run_records,
@@ -236,12 +236,13 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
             raise HttpError(400, str(e)) from None
         return await bounded(request, lambda cancelled, deadline: run_pipeline(segments, body.records, cancelled, deadline))
 
-    def run_pipeline(segments: list[list[str]], records: list[dict], cancelled: threading.Event, deadline: float):
+    def run_pipeline(segments: list[list[str]], records: list[dict], cancelled: Stop, deadline: float):
         try:
             outputs, failures = pipelines.run(segments, deadline, lambda pipeline: run_records(pipeline, records, cancelled))
         except Busy as e:
             raise HttpError(503, str(e), {"Retry-After": str(RETRY_AFTER_S)}) from None
         except Cancelled:
+            metrics.observe_stopped(cancelled.reason)
             raise HttpError(504, ran_past_timeout()) from None
         except NlpkitError as e:  # a pipeline that cannot be built, a stage's model that cannot load, ...
             raise HttpError(400, resources.hide_paths(str(e))) from None
@@ -253,12 +254,12 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     def ran_past_timeout() -> str:
         return f"the request ran past --request-timeout ({settings.request_timeout:g} s); its work was stopped"
 
-    async def bounded(request: Request, work: Callable[[threading.Event, float], Any]) -> Any:
+    async def bounded(request: Request, work: Callable[[Stop, float], Any]) -> Any:
         """`work(cancelled, deadline)` in a thread: answered 504 once the request's time is up, and told to
         stop (`cancelled`) then, or as soon as the client goes away."""
         from starlette.concurrency import run_in_threadpool
 
-        cancelled = threading.Event()
+        cancelled = Stop()
         job = asyncio.ensure_future(run_in_threadpool(work, cancelled, time.monotonic() + settings.request_timeout))
         job.add_done_callback(lambda f: f.cancelled() or f.exception())  # an abandoned job's error is not logged
         gone = asyncio.ensure_future(_client_gone(request.receive))
@@ -266,9 +267,9 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
             done, _ = await asyncio.wait({job, gone}, timeout=settings.request_timeout,
                                          return_when=asyncio.FIRST_COMPLETED)
         finally:
-            gone.cancel()
             if not job.done():
-                cancelled.set()
+                cancelled.set("client gone" if gone.done() else "timeout")
+            gone.cancel()
         if job in done:
             return job.result()
         if gone in done:

@@ -1,6 +1,6 @@
 """Prometheus text exposition of the server's counters, by hand (no client library needed).
 
-Requests by method, route and status (a method HTTP does not define is "other"), request latency and batch sizes as histograms,
+Requests by method, route and status, work stopped (timeout, client gone), (a method HTTP does not define is "other"), request latency and batch sizes as histograms,
 and each micro-batched model's queue depth as a gauge read when scraped.
 """
 
@@ -47,12 +47,18 @@ class Metrics:
         self.latency: dict[str, Histogram] = {}
         self.batch_sizes: dict[str, Histogram] = {}
         self.queue_depth: dict[str, Callable[[], int]] = {}
+        self.stopped: dict[str, int] = defaultdict(int)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         method = method if method in METHODS else "other"
         with self._lock:
             self.requests[(method, route, status)] += 1
             self.latency.setdefault(route, Histogram(LATENCY_BUCKETS)).observe(seconds)
+
+    def observe_stopped(self, reason: str) -> None:
+        """A request's work stopped before its end ("timeout", "client gone")."""
+        with self._lock:
+            self.stopped[reason] += 1
 
     def observe_batch(self, model: str, size: int) -> None:
         with self._lock:
@@ -63,6 +69,10 @@ class Metrics:
             lines = ["# HELP nlpkit_requests_total HTTP requests answered.", "# TYPE nlpkit_requests_total counter"]
             for (method, route, status), n in sorted(self.requests.items()):
                 lines.append(f'nlpkit_requests_total{{method="{method}",route="{_escape(route)}",status="{status}"}} {n}')
+            lines += ["# HELP nlpkit_work_stopped_total Requests whose work was stopped before its end, by reason.",
+                      "# TYPE nlpkit_work_stopped_total counter"]
+            for reason, n in sorted(self.stopped.items()):
+                lines.append(f'nlpkit_work_stopped_total{{reason="{_escape(reason)}"}} {n}')
             lines += ["# HELP nlpkit_request_seconds Request latency.", "# TYPE nlpkit_request_seconds histogram"]
             for route, histogram in sorted(self.latency.items()):
                 lines += histogram.lines("nlpkit_request_seconds", f'route="{_escape(route)}"')

@@ -58,6 +58,21 @@ class Cancelled(NlpkitError):
     """The request's deadline passed, or its client went away, between two records."""
 
 
+class Stop:
+    """Set by the request's handler when its work must stop, with the reason ("timeout", "client gone")."""
+
+    def __init__(self):
+        self._event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        self.reason = self.reason or reason
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
 @dataclass(frozen=True)
 class Option:
     """How a stage option is checked: ``flag`` (no value), ``choice``, ``int`` / ``float`` in
@@ -252,7 +267,7 @@ class _Entry:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def run_records(pipeline, records: list[dict], cancelled: threading.Event) -> tuple[list, list[tuple[int, str]]]:
+def run_records(pipeline, records: list[dict], cancelled: Stop) -> tuple[list, list[tuple[int, str]]]:
     """The pipeline on each record in turn (a record is the unit of work a request can be stopped
     after); the outputs, and (index, problem) for each record that failed."""
     from nlpkit.runner import process_batch
