@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import UsageError
 from nlpkit.models.inference import NEURAL_KINDS
 from nlpkit.serve.pipelines import Served
 
@@ -17,10 +17,8 @@ EXPLAIN_WORDS = 10
 LM_KIND = "lm"  # a language model's nlpkit.json kind: served to /v1/run's lm stages, not to /v1/predict
 
 
-class ServeError(NlpkitError):
+class ServeError(UsageError):
     """A server set-up the user must change (two models of one name, ...): a usage error."""
-
-    exit_code = 2
 
 
 def parse_model_spec(spec: str, option: str = "--model") -> tuple[str, str]:
