@@ -133,7 +133,7 @@ BAD_REQUESTS = [
     ("/v1/models/nope/predict", b'{"text": "a"}', "application/json", 404, "no model named 'nope'; served: lr, bl"),
     ("/v1/predict", b'{"text": "a"}', "text/plain", 415, "send the body as JSON (Content-Type: application/json, not 'text/plain')"),
     ("/v1/run", b'{"pipeline": "clean | nope", "records": [{"text": "a"}]}', "application/json", 400,
-     "stage 2: 'nope' is not a stage this server runs"),
+     "stage 2: no such command 'nope'"),
     ("/v1/run", b'{"pipeline": "clean", "records": [{"text": "a"}, {"id": 2}]}', "application/json", 422,
      "records[1]: clean: record has no 'text' field (use --field to choose another)"),
     ("/v2/nothing", b'{}', "application/json", 404, "Not Found"),

@@ -106,12 +106,14 @@ def app_from_environment():
         sys.exit(STARTUP_FAILURE)
 
 
-def pipeline_builder(segments: list[list[str]], field: str):
-    """Checked segments (nlpkit.serve.pipelines) -> Pipeline, each parsed by its own command (the click side)."""
+def pipeline_builder(pipeline: str | list[list[str]], field: str):
+    """A pipeline (a string, or the segments nlpkit.serve.pipelines checked, served names replaced by
+    their paths) -> Pipeline, built by the core; the CLI adds the names of its commands."""
     from nlpkit.cli._pipeline import build_pipeline
     from nlpkit.pipeline import PipelineSpec
 
-    return build_pipeline(PipelineSpec(list(segments), source="/v1/run"), field=field)
+    return build_pipeline(pipeline if isinstance(pipeline, str) else PipelineSpec(list(pipeline), source="/v1/run"),
+                          field=field)
 
 
 def _run_uvicorn(app, sock, workers, read_timeout, request_timeout) -> None:

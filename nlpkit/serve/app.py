@@ -16,8 +16,9 @@ Errors are JSON, ``{"error": "one line in the CLI's words"}``: 400 malformed JSO
 422 a body of the wrong shape or a record a model cannot read, 404 an unknown model,
 413 a body over ``max_body_mb``, 503 (with Retry-After) when a model's queue is full.
 
-The core never imports click: pipelines are built by ``pipeline_builder(text, field)``,
-which the CLI layer passes in.
+The core never imports click: pipelines are built by ``pipeline_builder(segments, field)``,
+which the CLI layer passes in (it adds the names of its commands to the core's builder),
+after nlpkit.serve.pipelines has checked them.
 """
 
 from __future__ import annotations

@@ -1,23 +1,20 @@
-"""What ``POST /v1/run`` lets a client run: record stages, with options that name no file, within bounds.
+"""What ``POST /v1/run`` lets a client run: record stages, with no option that names a file, within bounds.
 
-A client's pipeline string is checked against :data:`ALLOWED`, one table of the options
-each stage takes over HTTP, before any command parses it:
+A client's pipeline string is checked against the stages' parameter declarations
+(nlpkit.params) before the core builds it:
 
-- No option that names a file or directory is accepted (``--checkpoint``, ``--idf``,
-  ``--list``, ``--apply``, ``--npy``, a spaCy ``--model`` path, ...), nor any option the
-  table does not list (``--help``, ``--device``, ``--threads``, inputs, the run's own
-  options). The refusal is the same whatever the value: it never tells whether a path
-  exists.
-- Models, language models and vectors are those the server was started with, named by
-  their served name (``predict --model lr``, ``lm generate --model lm``, ``embed docvec
-  --vectors w2v``); the name is replaced by the served directory, and a served path in an
-  error message by its name.
-- Numbers are bounded: ``--max-new-tokens`` at most :data:`MAX_NEW_TOKENS`,
+- No parameter declared as naming a file or directory (``path=`` or ``reads_disk``:
+  ``--checkpoint``, ``--idf``, ``--list``, ``--apply``, a spaCy ``--model``, ...) is taken
+  from a client, whatever its value: the refusal never tells whether a path exists.
+- Except the served ones (:data:`SERVED`): models, language models and vectors are those
+  the server was started with, named by their served name (``predict --model lr``, ``lm
+  generate --model lm``, ``embed docvec --vectors w2v``); the name is replaced by the served
+  path, and a served path in an error message by its name.
+- What the server sets for every request (:data:`SERVER_CHOSEN`: the device, torch's
+  threads) is not a client's to choose.
+- Numbers are bounded (:data:`BOUNDS`): ``--max-new-tokens`` at most :data:`MAX_NEW_TOKENS`,
   ``--beam-width`` at most :data:`MAX_BEAM_WIDTH`; a request holds at most
   :data:`MAX_RECORDS` records of at most :data:`MAX_CHARS` characters each.
-
-The table is written by hand, here, because the commands' parameters do not yet say which
-of them name files; a stage or option missing from it is simply not served.
 
 :class:`PipelinePool` keeps built pipelines, each with its own lock (one request at a time
 runs a given pipeline: spaCy and the stages keep state), waited for no longer than the
@@ -27,7 +24,7 @@ when the request is cancelled (its deadline passed, or the client went away).
 
 from __future__ import annotations
 
-import re
+import math
 import threading
 import time
 from collections import OrderedDict
@@ -44,6 +41,19 @@ MAX_CHARS = 20_000  # also bounds one record's work: spaCy parses 20,000 charact
 MAX_NEW_TOKENS = 256
 MAX_BEAM_WIDTH = 8
 PIPELINE_CACHE = 16  # built pipelines kept (spaCy models are slow to load)
+
+#: path parameters a client names by a served name: (stage, parameter) -> the kind served
+SERVED = {("predict", "model_dir"): "model", ("lm generate", "model_dir"): "lm", ("lm perplexity", "model_dir"): "lm",
+          ("embed docvec", "vectors"): "vectors"}
+#: parameters the server sets for every request (its device and threads are shared)
+SERVER_CHOSEN = frozenset({"device", "threads"})
+#: parameter -> (the values a client may give, as words): within the declaration's own range too
+BOUNDS: dict[str, tuple[Callable[[float], bool], str]] = {
+    "max_new_tokens": (lambda n: n <= MAX_NEW_TOKENS, f"0 to {MAX_NEW_TOKENS}"),
+    "beam_width": (lambda n: n <= MAX_BEAM_WIDTH, f"1 to {MAX_BEAM_WIDTH}"),
+    "temperature": (lambda t: t == 0 or 0.01 <= t <= 100, "0, or 0.01 to 100"),
+}
+_KINDS = {"model": "model", "lm": "language model", "vectors": "vector"}
 
 
 class RunRefused(NlpkitError):
@@ -73,63 +83,6 @@ class Stop:
         return self._event.is_set()
 
 
-@dataclass(frozen=True)
-class Option:
-    """How a stage option is checked: ``flag`` (no value), ``choice``, ``int`` / ``float`` in
-    [low, high], ``word`` (letters, digits, ``_`` and ``-``: a language, never a path),
-    ``text`` (any words), or ``served`` (the name of a served ``model``, ``lm`` or ``vectors``)."""
-
-    kind: str
-    choices: tuple[str, ...] = ()
-    low: float | None = None
-    high: float | None = None
-    served: str = ""
-
-
-FLAG = Option("flag")
-TEXT = Option("text")
-WORD = Option("word")
-
-
-def _flags(*names: str, negatable: bool = True) -> dict[str, Option]:
-    return {f"--{prefix}{name}": FLAG for name in names for prefix in (("", "no-") if negatable else ("",))}
-
-
-def _choice(*values: str) -> Option:
-    return Option("choice", choices=values)
-
-
-_SPACY_STAGE = _flags("retokenize", negatable=False)
-
-#: stage -> option -> how it is checked. What is not here is refused.
-ALLOWED: dict[str, dict[str, Option]] = {
-    "clean": {**_flags("lower", "html", "urls", "emails", "punct", "digits", "whitespace"),
-              "--unicode": _choice("NFKC", "NFC", "NFKD", "NFD", "none")},
-    "tokenize": {"--engine": _choice("nltk", "spacy", "regex", "wordpiece"), **_flags("sentences", negatable=False)},
-    "stopwords": {"--lang": WORD, "--add": TEXT, "--keep": TEXT},
-    "stem": {"--algorithm": _choice("porter", "snowball", "lancaster"),
-             "--porter-mode": _choice("nltk", "original", "martin"), "--lang": WORD},
-    "lemmatize": {"--engine": _choice("wordnet", "spacy"), "--pos": _choice("n", "v", "a", "r")},
-    "tag": {"--engine": _choice("spacy", "nltk"), **_SPACY_STAGE},
-    "ner": {"--labels": TEXT, **_SPACY_STAGE},
-    "parse": dict(_SPACY_STAGE),
-    "annotate": {"--layers": TEXT, **_SPACY_STAGE},
-    "svo": dict(_SPACY_STAGE),
-    "embed docvec": {"--vectors": Option("served", served="vectors"), "--pool": _choice("mean"),
-                     **_flags("lower", "tokenize", negatable=False)},
-    "predict": {"--model": Option("served", served="model"), "--quantize": _choice("int8"),
-                "--runtime": _choice("torch", "onnx")},
-    "lm perplexity": {"--model": Option("served", served="lm"), **_flags("per-record", negatable=False)},
-    "lm generate": {"--model": Option("served", served="lm"), "--prompt": TEXT,
-                    "--strategy": _choice("greedy", "sample", "beam"),
-                    "--temperature": Option("float", low=0.01, high=100.0), "--top-k": Option("int", low=0, high=100_000),
-                    "--top-p": Option("float", low=0.0, high=1.0), "--beam-width": Option("int", low=1, high=MAX_BEAM_WIDTH),
-                    "--max-new-tokens": Option("int", low=0, high=MAX_NEW_TOKENS),
-                    "--seed": Option("int", low=0, high=2**32 - 1)},
-}
-_WORD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
 @dataclass
 class Served:
     """What the server was started with, by served name: classifiers, language models, vectors."""
@@ -147,8 +100,9 @@ class Served:
 
 
 def check_pipeline(text: str, served: Served) -> list[list[str]]:
-    """The pipeline's segments as words for the commands to parse, served names replaced by paths;
-    a :class:`RunRefused` naming the stage and the option for anything this server does not run."""
+    """The pipeline's segments as words for the core to build, served names replaced by their paths;
+    a :class:`RunRefused` naming the stage and the option for what a client may not choose. Words
+    this check does not know (an unknown stage or option) are left for the core to refuse."""
     from nlpkit.pipeline import PipelineError, split_pipeline
 
     if len(text) > MAX_PIPELINE_CHARS:
@@ -163,73 +117,72 @@ def check_pipeline(text: str, served: Served) -> list[list[str]]:
 
 
 def _check_segment(words: list[str], position: int, served: Served) -> list[str]:
-    label = " ".join(words[:2]) if " ".join(words[:2]) in ALLOWED else words[0]
-    allowed = ALLOWED.get(label)
-    if allowed is None:
-        raise RunRefused(f"stage {position}: {label!r} is not a stage this server runs (it runs: {', '.join(ALLOWED)})")
-    out = label.split()
-    rest = words[len(out):]
-    where = f"stage {position} ({label})"
+    from nlpkit.params import VALUE, declared, path_params
+    from nlpkit.stages import STAGES, stage_options
+
+    name = next((" ".join(words[:n]) for n in (2, 1) if len(words) >= n and " ".join(words[:n]) in STAGES), None)
+    if name is None:
+        return words  # the core says what is wrong with it
+    where = f"stage {position} ({name})"
+    options_class = stage_options(name)
+    paths = {p.name for p in path_params(options_class)}
+    by_flag = {flag: p for p in declared(options_class) for flag in (*p.flags, *filter(None, [p.negative_flag]))}
+    out, rest, given = name.split(), words[len(name.split()):], set()
     i = 0
     while i < len(rest):
         word = rest[i]
-        name, has_value, value = word.partition("=") if word.startswith("--") else (word, False, "")
-        option = allowed.get(name)
-        if option is None:
-            what = f"{name!r}: an argument" if not word.startswith("-") else f"{name} is not an option"
-            raise RunRefused(f"{where}: {what} this server accepts (options that name files never are; "
-                             f"accepted: {', '.join(allowed) or 'none'})")
-        if option.kind == "flag":
-            if has_value:
-                raise RunRefused(f"{where}: {name} takes no value")
-            out.append(name)
-            i += 1
-            continue
-        if not has_value:
-            if i + 1 >= len(rest):
-                raise RunRefused(f"{where}: {name} needs a value")
-            value = rest[i + 1]
-            i += 1
+        flag, eq, value = word.partition("=") if word.startswith("--") else (word, "", "")
+        declaration = by_flag.get(flag)
         i += 1
-        out += [name, _check_value(option, name, value, where, served)]
-    for name, option in allowed.items():
-        if option.kind == "served" and name not in out:
-            names = getattr(served, option.served)
-            if len(names) == 1:  # the only one served is the default
-                out += [name, next(iter(names.values()))]
-            else:
-                raise RunRefused(f"{where}: name one of the served {_KINDS[option.served]}s with {name} "
-                                 f"({_served_list(names)})")
+        if declaration is None or declaration.style != VALUE:
+            out.append(word)
+            continue
+        if not eq:
+            if i >= len(rest):
+                out.append(word)  # the core: "requires an argument"
+                continue
+            value, i = rest[i], i + 1
+        given.add(declaration.name)
+        kind = SERVED.get((name, declaration.name))
+        if kind is not None:
+            value = _served(served, kind, flag, value, where)
+        elif declaration.name in paths:
+            raise RunRefused(f"{where}: {flag} names a file or directory, which a client cannot choose: "
+                             "the server uses what it was started with (docs/serving.md, Security)")
+        elif declaration.name in SERVER_CHOSEN:
+            raise RunRefused(f"{where}: {flag} is the server's to choose, not a client's")
+        elif declaration.name in BOUNDS:
+            _check_bound(declaration, flag, value, where)
+        out += [flag, value]
+    for (stage, parameter), kind in SERVED.items():
+        if stage == name and parameter not in given:
+            names = getattr(served, kind)
+            flag = next(p.long_flag for p in declared(options_class) if p.name == parameter)
+            if len(names) != 1:
+                raise RunRefused(f"{where}: name one of the served {_KINDS[kind]}s with {flag} ({_served_list(names)})")
+            out += [flag, next(iter(names.values()))]  # the only one served is the default
     return out
 
 
-_KINDS = {"model": "model", "lm": "language model", "vectors": "vector"}
+def _served(served: Served, kind: str, flag: str, value: str, where: str) -> str:
+    names = getattr(served, kind)
+    if value not in names:
+        raise RunRefused(f"{where}: {flag} {value!r} is not a served {_KINDS[kind]} name ({_served_list(names)})")
+    return names[value]
 
 
 def _served_list(names: dict[str, str]) -> str:
     return f"served: {', '.join(names)}" if names else "none is served"
 
 
-def _check_value(option: Option, name: str, value: str, where: str, served: Served) -> str:
-    if option.kind == "served":
-        names = getattr(served, option.served)
-        if value not in names:
-            raise RunRefused(f"{where}: {name} {value!r} is not a served {_KINDS[option.served]} name "
-                             f"({_served_list(names)})")
-        return names[value]
-    if option.kind == "choice" and value not in option.choices:
-        raise RunRefused(f"{where}: {name} {value!r} is not one of: {', '.join(option.choices)}")
-    if option.kind == "word" and not _WORD.fullmatch(value):
-        raise RunRefused(f"{where}: {name} {value!r} is not a name (letters, digits, _ and -)")
-    if option.kind in ("int", "float"):
-        try:
-            number = int(value) if option.kind == "int" else float(value)
-        except ValueError:
-            raise RunRefused(f"{where}: {name} {value!r} is not {'a whole number' if option.kind == 'int' else 'a number'}") from None
-        assert option.low is not None and option.high is not None
-        if not option.low <= number <= option.high:  # NaN fails this too
-            raise RunRefused(f"{where}: {name} {value} is outside this server's bounds ({option.low:g} to {option.high:g})")
-    return value
+def _check_bound(declaration, flag: str, value: str, where: str) -> None:
+    try:
+        number = declaration.convert(value)
+    except ValueError:
+        return  # the core says why
+    within, text = BOUNDS[declaration.name]
+    if not (math.isfinite(number) and within(number)):
+        raise RunRefused(f"{where}: {flag} {value} is outside this server's bounds ({text})")
 
 
 class PipelinePool:
