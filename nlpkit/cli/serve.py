@@ -1,6 +1,7 @@
 import click
 
-from nlpkit.serve.defaults import READ_TIMEOUT_S, REQUEST_TIMEOUT_S
+from nlpkit.cli._params import declared_options
+from nlpkit.serve.options import REQUEST_TIMEOUT_S, ServeOptions
 
 # --workers N: each worker process rebuilds the app from this environment variable (JSON)
 CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
@@ -10,8 +11,6 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 @click.option("--model", "models", multiple=True, required=True, metavar="[NAME=]DIR",
               help="A model directory to serve (repeat for several); NAME defaults to the directory's name. "
                    "The first classifier is the one /v1/predict uses; a language model serves /v1/run's lm stages.")
-@click.option("--vectors", "vectors", multiple=True, metavar="[NAME=]PATH",
-              help="Word vectors /v1/run's `embed docvec --vectors NAME` may use (repeat for several).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -29,12 +28,9 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
               help="Neural kinds: onnx runs the graph `nlpkit export --format onnx` wrote.")
 @click.option("--field", default="text", show_default=True, help="The record field holding the text.")
 @click.option("--threads", type=click.IntRange(min=1), help="torch threads per worker (default: one per core).")
-@click.option("--request-timeout", type=click.FloatRange(min=0, min_open=True), default=REQUEST_TIMEOUT_S,
-              show_default=True, help="Seconds a request may run; then its work is stopped and it is answered 504.")
-@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=READ_TIMEOUT_S, show_default=True,
-              help="Seconds a client has to send a request's head and body; then the connection is closed.")
-def serve(models, vectors, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field, threads,
-          request_timeout, read_timeout):
+@declared_options(ServeOptions)
+def serve(models, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field, threads,
+          vectors, request_timeout, read_timeout):
     """Serve trained models and record stages over HTTP (FastAPI on uvicorn).
 
     POST /v1/predict and /v1/models/NAME/predict take {"text": ...}, {"record": {...}}

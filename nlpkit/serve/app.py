@@ -42,7 +42,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from nlpkit import __version__
 from nlpkit.errors import NlpkitError, RecordError
 from nlpkit.serve.batching import QueueFull
-from nlpkit.serve.defaults import REQUEST_TIMEOUT_S
+from nlpkit.serve.options import REQUEST_TIMEOUT_S
 from nlpkit.serve.metrics import Metrics
 from nlpkit.serve.models import ServedModel, start_batchers, stop_batchers
 from nlpkit.serve.pipelines import (
@@ -96,7 +96,7 @@ class PredictRequest(JsonBody):
 
     text: str | None = Field(None, description="One text.")
     record: dict[str, Any] | None = Field(None, description="One record; its other fields come back unchanged.")
-    records: list[dict[str, Any]] | None = Field(None, description="Several records, answered in order.")
+    records: list[dict[str, Any]] | None = Field(None, max_length=MAX_RECORDS, description="Several records, answered in order.")
 
 
 class RunRequest(JsonBody):

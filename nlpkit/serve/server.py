@@ -25,7 +25,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from nlpkit.errors import NlpkitError
 
-from nlpkit.serve.defaults import READ_TIMEOUT_S
+from nlpkit.serve.options import READ_TIMEOUT_S
 KEEP_ALIVE_S = 5  # an idle keep-alive connection is closed after this (uvicorn's default)
 BACKLOG = 2048
 
