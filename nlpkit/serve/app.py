@@ -14,7 +14,9 @@ Endpoints (docs/serving.md has examples):
 
 Errors are JSON, ``{"error": "one line in the CLI's words"}``: 400 malformed JSON,
 422 a body of the wrong shape or a record a model cannot read, 404 an unknown model,
-413 a body over ``max_body_mb``, 503 (with Retry-After) when a model's queue is full.
+413 a body over ``max_body_mb``, 503 (with Retry-After) when a model's queue is full or a
+pipeline is busy past the request's deadline, 504 when the request ran past
+``request_timeout`` (its work is stopped then, or when the client goes away).
 
 The core never imports click: pipelines are built by ``pipeline_builder(segments, field)``,
 which the CLI layer passes in (it adds the names of its commands to the core's builder),
@@ -42,9 +44,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from nlpkit import __version__
 from nlpkit.errors import NlpkitError, RecordError
 from nlpkit.serve.batching import QueueFull
-from nlpkit.serve.options import REQUEST_TIMEOUT_S
 from nlpkit.serve.metrics import Metrics
 from nlpkit.serve.models import ServedModel, start_batchers, stop_batchers
+from nlpkit.serve.options import REQUEST_TIMEOUT_S
 from nlpkit.serve.pipelines import (
     MAX_PIPELINE_CHARS,
     MAX_RECORDS,
