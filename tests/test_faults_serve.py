@@ -305,7 +305,8 @@ def test_no_generated_pipeline_gets_a_5xx_or_outlives_its_bound(server):
     options = sorted({flag for stage in STAGES for p in declared(stage_options(stage)) for flag in p.flags} | {
         "--help", "--checkpoint", "--idf", "--list", "--apply", "--npy", "--device", "--threads", "--model", "-o",
         "--jobs", "--field", "--executor", "--max-chars", "--vectors", "--output"})
-    values = ["lr", "lm", "/etc/passwd", "/dev/zero", "/no/such", "../../etc", "0", "-1", "1e400", "nan", "inf",
+    values = ["lr", "lm", "/etc/passwd", "/dev/zero", "/no/such", "../../etc", "0", "-1", "1e400", "nan", "inf", "1e-300",
+              "99999999999999999999999",
               "100000000", "3", "0.5", "english", "regex", "wordnet", "porter", "beam", "sample", "", "'", '"', "|",
               "a b", "--help"]
     segment = st.tuples(st.sampled_from(stages), st.lists(st.tuples(st.sampled_from(options), st.sampled_from(values),
@@ -326,6 +327,42 @@ def test_no_generated_pipeline_gets_a_5xx_or_outlives_its_bound(server):
 
     run()
     assert 200 in statuses and 400 in statuses  # both kinds of pipeline were tried
+
+
+def test_no_generated_decoding_of_the_served_language_model_gets_a_5xx(models):
+    """Hypothesis, in process with a language model served: lm generate with every decoding option
+    and hostile values. The server's bounds keep what the decoder cannot take from reaching it."""
+    from hypothesis import HealthCheck, example, given, settings
+    from hypothesis import strategies as st
+
+    from nlpkit.params import declared
+    from nlpkit.stages import stage_options
+
+    app = lr_app(models)
+    options = [p.long_flag for p in declared(stage_options("lm generate")) if p.name not in ("model_dir", "strategy")]
+    values = ["0", "1", "-1", "8", "257", "1e-300", "inf", "nan", "1e400", "99999999999999999999999", "cpu", "the film"]
+    pairs = st.lists(st.tuples(st.sampled_from(options), st.sampled_from(values)), min_size=1, max_size=3)
+    statuses = []
+
+    @given(strategy=st.sampled_from(["sample", "beam", "greedy"]), pairs=pairs)
+    @example(strategy="sample", pairs=[("--top-p", "1e-300")])  # the decoder's own failures, found by hand
+    @example(strategy="sample", pairs=[("--temperature", "1e-300")])
+    @example(strategy="sample", pairs=[("--seed", "99999999999999999999999")])
+    @example(strategy="beam", pairs=[("--beam-width", "257"), ("--max-new-tokens", "257")])
+    @settings(max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    def run(strategy, pairs):
+        pipeline = " ".join([f"lm generate --model lm --max-new-tokens 4 --strategy {strategy}",
+                             *(f"{o} {v!r}" for o, v in pairs)])
+
+        async def scenario(client):
+            return await client.post("/v1/run", json={"pipeline": pipeline, "records": [{"text": "the film"}]})
+
+        answer = with_client(app, scenario)
+        assert answer.status_code < 500, (pipeline, answer.text)
+        statuses.append(answer.status_code)
+
+    run()
+    assert 200 in statuses and 400 in statuses
 
 
 def test_sigterm_stops_the_server_with_a_request_in_flight(server):
