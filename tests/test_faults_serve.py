@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import signal
 import socket
@@ -127,6 +128,16 @@ def test_run_uses_served_models_by_name_within_bounds(models):
     assert (long_text.status_code, long_text.json()["error"]) == (
         400, "records[0]: text of 20,001 characters is over this server's bound (20,000)")
     assert too_many_records.status_code == 422 and too_many_records.json()["error"].startswith("records: ")
+
+
+def test_an_error_names_a_served_directory_by_its_served_name():
+    from nlpkit.serve.pipelines import Served, served_path
+
+    served = Served(model={"lr": "/srv/models/lr", "m": "m"}, lm={"lm": "/srv/models/lm-big"})
+    assert served.hide_paths("/srv/models/lm-big/lm.json: damaged; /srv/models/lr too") == "lm/lm.json: damaged; lr too"
+    assert served.hide_paths("my model") == "my model"  # a relative path is never taken for a word
+    assert served_path(".") == os.getcwd()  # an existing path, made absolute
+    assert served_path("glove-6b-50d") == "glove-6b-50d"  # a name, not a path
 
 
 def test_help_and_a_wordpiece_checkpoint_are_refused_not_500(server):

@@ -59,6 +59,7 @@ from nlpkit.serve.pipelines import (
     check_pipeline,
     check_records,
     run_records,
+    served_path,
 )
 from nlpkit.serve.values import unanswerable
 
@@ -126,7 +127,7 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     by_name = {m.name: m for m in served}
     metrics = Metrics()
     resources = resources or Served()
-    resources.model = {m.name: m.directory for m in served}
+    resources.model = {m.name: served_path(m.directory) for m in served}
     pipelines = PipelinePool(lambda segments: pipeline_builder(segments, settings.field)) if pipeline_builder else None
 
     @asynccontextmanager

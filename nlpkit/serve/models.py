@@ -11,7 +11,7 @@ import numpy as np
 
 from nlpkit.errors import UsageError
 from nlpkit.models.inference import NEURAL_KINDS
-from nlpkit.serve.pipelines import Served
+from nlpkit.serve.pipelines import Served, served_path
 
 EXPLAIN_WORDS = 10
 LM_KIND = "lm"  # a language model's nlpkit.json kind: served to /v1/run's lm stages, not to /v1/predict
@@ -112,7 +112,7 @@ def load_served(specs: list[str], vector_specs: list[str] = (), quantize: str | 
             from nlpkit.lm.model import LanguageModel
 
             LanguageModel.load(directory)
-            resources.lm[name] = str(directory)
+            resources.lm[name] = served_path(directory)
             continue
         neural = manifest["kind"] in NEURAL_KINDS
         model = load_for_inference(directory, quantize=quantize if neural else None, runtime=runtime if neural else "torch")
@@ -124,7 +124,7 @@ def load_served(specs: list[str], vector_specs: list[str] = (), quantize: str | 
         if name in resources.vectors:
             raise ServeError(f"two vectors are named {name!r}; name them with --vectors NAME=PATH")
         load_vectors(path)
-        resources.vectors[name] = str(path)
+        resources.vectors[name] = served_path(path)
     return served, resources
 
 

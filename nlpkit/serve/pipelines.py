@@ -27,6 +27,7 @@ when the request is cancelled (its deadline passed, or the client went away).
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -96,11 +97,19 @@ class Served:
     vectors: dict[str, str] = field(default_factory=dict)
 
     def hide_paths(self, message: str) -> str:
-        """A served path in a message becomes its served name (longest paths first)."""
+        """A served path in a message becomes its served name (longest paths first). The paths are
+        absolute (see :func:`served_path`), so no shorter word of the message is taken for one."""
         pairs = [(path, name) for kind in (self.model, self.lm, self.vectors) for name, path in kind.items()]
         for path, name in sorted(pairs, key=lambda p: -len(p[0])):
-            message = message.replace(path, name)
+            if os.path.isabs(path):
+                message = message.replace(path, name)
         return message
+
+
+def served_path(spec: str) -> str:
+    """What a served name stands for: an existing path made absolute, else the spec as it is
+    (vectors may be named by a package's name)."""
+    return os.path.abspath(spec) if os.path.exists(spec) else spec
 
 
 def check_pipeline(text: str, served: Served) -> list[list[str]]:
