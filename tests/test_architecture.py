@@ -45,6 +45,29 @@ def test_cycle_finder_finds_a_cycle(tmp_path):
     assert stats.core_to_cli(graph) == [("nlpkit.b", "nlpkit.cli")]
 
 
+def test_no_two_packages_import_each_other():
+    """models, lm and embeddings build on nlpkit.training and nlpkit.modeldir, not on each other's internals."""
+    stats = _arch_stats()
+    assert stats.package_cycles(stats.import_graph(ROOT / "nlpkit")) == []
+
+
+def test_no_private_name_is_imported_across_modules():
+    assert _arch_stats().private_imports(ROOT / "nlpkit") == []
+
+
+def test_package_and_private_checkers_can_fail(tmp_path):
+    package = tmp_path / "nlpkit"
+    for sub in ("a", "b"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "a" / "x.py").write_text("from nlpkit.b.y import _helper\n")
+    (package / "b" / "y.py").write_text("def f():\n    from nlpkit.a import x\n")
+    stats = _arch_stats()
+    assert stats.package_cycles(stats.import_graph(package)) == [("nlpkit.a", "nlpkit.b")]
+    assert stats.private_imports(package) == ["nlpkit.a.x -> nlpkit.b.y._helper"]
+
+
 def test_every_stage_command_is_registered():
     """A command with the shared stage options builds its stage from the registry, and vice versa."""
     import click

@@ -49,7 +49,7 @@ def serve(models, host, port, workers, max_batch, max_wait_ms, max_queue, max_bo
     import json
     import os
 
-    from nlpkit.models.base import read_manifest
+    from nlpkit.modeldir import read_manifest
     from nlpkit.serve.models import parse_model_spec
     from nlpkit.serve.server import listen
 

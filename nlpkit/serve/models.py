@@ -98,7 +98,7 @@ def load_served(specs: list[str], vector_specs: list[str] = (), quantize: str | 
     """Every ``--model [NAME=]DIR`` and ``--vectors [NAME=]PATH``, each loaded once (a damaged one fails
     here, as one line): the classifiers to predict with, and what /v1/run may use by name (the
     classifiers, the language models among the models, the vectors)."""
-    from nlpkit.models.base import read_manifest
+    from nlpkit.modeldir import read_manifest
     from nlpkit.models.inference import load_for_inference
 
     served, resources, names = [], Served(), set()
