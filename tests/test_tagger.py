@@ -113,14 +113,13 @@ def test_an_exact_tie_goes_to_the_larger_class_name_as_in_nltk():
 
 
 def test_the_order_of_the_float_sum_decides_like_nltk():
-    """(0.1 + 0.2) + 0.3 is 0.6000000000000001 but 0.1 + (0.2 + 0.3) is 0.6: NLTK adds in template
-    order, so AA (three features) beats ZZ (0.6 at once); another order would tie and give ZZ."""
+    """NLTK adds bias, then the previous tag's weight, then the word's: (0.001 + 0.008) + 0.001 is
+    0.010000000000000002, more than ZZ's 0.01, so AA wins. Summed word features first,
+    (0.001 + 0.001) + 0.008 is 0.01, a tie that ZZ would win: the close call is scored again."""
     configure_nltk()
-    weights = {"bias": {"AA": 0.1, "ZZ": 0.6}, "i suffix x": {"AA": 0.2}, "i word x": {"AA": 0.3},
-               # a tag feature between them: the previous tag is part of the same chain
-               "i-1 tag -START-": {"AA": 0.0, "ZZ": 0.0}}
+    weights = {"bias": {"AA": 0.001, "ZZ": 0.01}, "i-1 tag -START-": {"AA": 0.008}, "i word x": {"AA": 0.001}}
     classes = ["AA", "ZZ"]
-    assert (0.1 + 0.2) + 0.3 > 0.6 and 0.1 + (0.2 + 0.3) == 0.6
+    assert (0.001 + 0.008) + 0.001 > 0.01 == (0.001 + 0.001) + 0.008
     reference = nltk_model(weights, {}, classes)
     assert reference.tag(["x"]) == [("x", "AA")]
     assert BatchedTagger(weights, {}, classes).tag(["x"]) == [("x", "AA")]

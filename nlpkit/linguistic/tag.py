@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from nlpkit.linguistic.annotate.runner import SpacyStage
 from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text
+from nlpkit.records import is_token_list
 from nlpkit.stage import Stage
 
 ENGINES = ("spacy", "nltk")
@@ -69,7 +70,7 @@ class NltkTagStage(Stage):
                 text = limited_text(record, self.field, self.max_chars)
                 self._tokenizer.ensure_setup()
                 tokens = self._tokenizer.tokenize_texts([text])[0][0]
-            elif not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            elif not is_token_list(tokens):
                 from nlpkit.errors import RecordError
 
                 raise RecordError("field 'tokens' must be a list of strings")
