@@ -202,3 +202,17 @@ def test_the_vocabulary_cache_starts_again_past_its_bound(monkeypatch, nltk_tagg
     for tokens in batches:
         assert tagger.tag_sentences([tokens]) == nltk_tags(nltk_tagger, [tokens])
         assert len(tagger._types) <= 50 + len(tokens)
+
+
+def test_morphy_is_nltks_on_every_exception_form_and_a_sample_of_lemmas(sample_dir):
+    from nlpkit.text.morphy import Morphy
+
+    ours, theirs = Morphy.from_nltk_data(), english_wordnet().morphy
+    lemmas = sorted(set().union(*ours.lemmas.values()))
+    assert len(lemmas) > 140_000  # WordNet 3.0: 147,306 lemmas
+    exceptions = sorted({w for forms in ours.exceptions.values() for k, v in forms.items() for w in [k, *v]})
+    inflected = [w + end for w in lemmas[::97] for end in ("s", "es", "ies", "ed", "ing", "er", "est", "men", "ves")]
+    tokens = sorted({t for tokens in imdb_tokens(sample_dir, n=100) for t in tokens})
+    words = exceptions + lemmas[::13] + inflected + tokens + [t.title() for t in tokens[:300]] + ["", "'s", "-"]
+    for pos in ("n", "v", "a", "r"):
+        assert [ours(w, pos) for w in words] == [theirs(w, pos) for w in words], pos

@@ -33,6 +33,14 @@ def lemmatize(tokens: list[str], engine: str = "wordnet", pos: str | None = None
     return next(iter(stage([{"tokens": tokens}])))["tokens"]
 
 
+@functools.lru_cache(maxsize=1)
+def shared_morphy():
+    """WordNet's morphy (NLTK's, from NLTK's WordNet files), loaded once per process."""
+    from nlpkit.text.morphy import Morphy
+
+    return Morphy.from_nltk_data()
+
+
 class LemmatizeStage(Stage):
     """Rewrites `tokens` as lemmas. WordNet takes POS from the record's `pos` field when
     present, else tags the tokens with NLTK's perceptron tagger; `pos` forces one POS."""
@@ -50,12 +58,12 @@ class LemmatizeStage(Stage):
         self.model = model
 
     def setup(self):
-        from nlpkit.resources import english_wordnet, load_spacy
+        from nlpkit.resources import load_spacy
 
         if self.engine == "wordnet":
             # Princeton WordNet's morphy: its first analysis. NLTK's WordNetLemmatizer takes the
             # shortest candidate instead, which turns "hated" into "hat" and "us" into "u".
-            morphy = english_wordnet().morphy
+            morphy = shared_morphy()
 
             @functools.lru_cache(maxsize=LEMMA_CACHE_SIZE)
             def lemma(token: str, pos: str) -> str:
