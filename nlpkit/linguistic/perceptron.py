@@ -9,8 +9,8 @@ or copied) and gives the same tags on every token:
 - **Features.** The same fourteen templates, built as the same strings (NLTK's
   ``normalize``: ``!HYPHEN``, ``!YEAR``, ``!DIGITS``, lower case; the ``-START-``,
   ``-START2-``, ``-END-``, ``-END2-`` context). Strings are built once per distinct word
-  (a bounded vocabulary cache) and turned into rows of a sparse weight matrix; a feature
-  the model does not know is a row of zeros.
+  (a bounded vocabulary cache) and turned into rows of a weight matrix (features x classes,
+  float64, 27 MB); a feature the model does not know is a row of zeros.
 - **Scores, and close calls.** NLTK adds each known feature's weight to a float score per
   class, in the order of its templates, and takes ``max(classes, key=(score, label))``.
   Here the columns are sorted by descending class name, so ``argmax`` (the first maximum)
@@ -24,7 +24,7 @@ or copied) and gives the same tags on every token:
   adding 0.0 for an unknown feature changes no sum), so the winner is NLTK's, bit for bit.
   On 2,000 IMDb reviews that is 20 of about 300,000 scored tokens.
 - **Batches.** The ten templates that read only words are scored for every token of a
-  batch at once (one sparse matrix product). The four that read the previous two tags
+  batch at once (a sparse 0/1 matrix of tokens x features times the weights). The four that read the previous two tags
   (``i-1 tag``, ``i-2 tag``, ``i tag+i-2 tag``, ``i-1 tag+i word``) are the only sequential
   part: position by position, all the batch's sentences at that position at once. Words in NLTK's tag
   dictionary (frequent, unambiguous) take its tag without scoring, as in NLTK.
@@ -95,8 +95,6 @@ class BatchedTagger:
 
     def __init__(self, weights: dict[str, dict[str, float]], tagdict: dict[str, str], classes: Sequence[str]):
         import numpy as np
-        from scipy import sparse
-
         # columns in descending class name: argmax's first maximum is NLTK's tie-break
         self.columns = sorted(set(classes), reverse=True)
         extra = sorted({t for t in tagdict.values() if t} - set(self.columns))
@@ -111,8 +109,8 @@ class BatchedTagger:
         cols = np.fromiter(map(column.get, chain.from_iterable(per_feature), repeat(-1)), dtype=np.int64, count=len(rows))
         values = np.fromiter(chain.from_iterable(map(dict.values, per_feature)), dtype=np.float64, count=len(rows))
         known = cols >= 0  # NLTK's max looks at the classes only
-        self.weights = sparse.csr_matrix((values[known], (rows[known], cols[known])),
-                                         shape=(len(weights) + 1, len(self.columns)), dtype=np.float64)
+        self.weights = np.zeros((len(weights) + 1, len(self.columns)), dtype=np.float64)
+        self.weights[rows[known], cols[known]] = values[known]
         # Scores summed in another order than NLTK's differ from its by at most
         # 2 * 14 * 2**-53 * (the sum of 14 |weights|) each; a gap between the two best classes
         # wider than `margin` (far wider than that) cannot change the winner. Closer calls are
@@ -129,7 +127,7 @@ class BatchedTagger:
         pair = np.arange(k * k)
         #: the three previous-tag features summed, per (i-1 tag, i-2 tag)
         self._prev_scores = (self.weights[self._prev1[pair // k]] + self.weights[self._prev2[pair % k]]
-                             + self.weights[self._prev12]).toarray()
+                             + self.weights[self._prev12])
         # "i-1 tag+i word TAG WORD": a (tag, normalized word) table over the words it names,
         # with a last column (no feature) for every other word
         prefix = "i-1 tag+i word "
@@ -145,7 +143,7 @@ class BatchedTagger:
         for n, (t, w, i) in enumerate(pairs):
             self._prev_word[t, w] = n
             self._tw_features[n] = i
-        self._tw_scores = self.weights[self._tw_features].toarray()
+        self._tw_scores = self.weights[self._tw_features]
         self._lock = threading.Lock()
         self._reset_vocabulary()
 
@@ -230,12 +228,27 @@ class BatchedTagger:
             context[padded_first + j] = norm
         for j, norm in enumerate(self._end):
             context[padded_first + 2 + lens + j] = norm
-        position = np.arange(n_tokens) + 2 + 4 * np.repeat(np.arange(len(sentences)), lens)
+        sentence = np.repeat(np.arange(len(sentences)), lens)
+        position = np.arange(n_tokens) + 2 + 4 * sentence
         context[position] = types[:, 2]
 
-        # the features of each scored token in NLTK's order; the four tag columns are filled
-        # position by position, and only for the tokens whose close call is scored again
-        scored = np.flatnonzero(fixed < 0)
+        # the sequential part goes position by position over all sentences at once; lay the
+        # tokens out in that order: position 0 of every sentence, then position 1 of those
+        # long enough, ... (sentences by decreasing length, so those still going are a prefix)
+        order = np.argsort(-lens, kind="stable")
+        rank = np.empty(len(sentences), dtype=np.int64)
+        rank[order] = np.arange(len(sentences))
+        index = np.arange(n_tokens) - first[sentence]  # position in its sentence
+        step_order = np.lexsort((rank[sentence], index))
+        step_rank = rank[sentence[step_order]]
+        step_ends = np.cumsum(np.bincount(index, minlength=int(lens.max())))
+        step_fixed = fixed[step_order]
+
+        # the features of each scored token, in that order and NLTK's template order; the four
+        # tag columns are filled only for the close calls scored again
+        scored = step_order[step_fixed < 0]
+        scored_rank = step_rank[step_fixed < 0]
+        scored_ends = np.cumsum(np.bincount(index[scored], minlength=len(step_ends)))
         at = position[scored]
         features = np.empty((len(scored), len(TEMPLATES)), dtype=np.int64)
         features[:, 0] = self._feature.get("bias", self.zero)
@@ -251,49 +264,47 @@ class BatchedTagger:
         # the ten word features' scores, for every scored token at once
         words = features[:, WORD_TEMPLATES]
         x = sparse.csr_matrix((np.ones(words.size), words.ravel(), np.arange(0, words.size + 1, len(WORD_TEMPLATES))),
-                              shape=(len(scored), self.weights.shape[0]))
-        word_scores = (x @ self.weights).toarray()
+                              shape=(len(scored), len(self.weights)))
+        word_scores = x @ self.weights
         word_column = types[scored, 4]
-        row_of = np.full(n_tokens, -1, dtype=np.int64)
-        row_of[scored] = np.arange(len(scored))
 
-        # left to right, all sentences at once: the longest first, so those still going are a prefix
-        order = np.argsort(-lens, kind="stable")
-        starts, sorted_lens = first[order], lens[order]
-        active = np.searchsorted(-sorted_lens, -np.arange(int(sorted_lens[0])), side="left")
         prev = np.full(len(sentences), self.k - 2, dtype=np.int64)  # -START-
         prev2 = np.full(len(sentences), self.k - 1, dtype=np.int64)  # -START2-
-        out = np.empty(n_tokens, dtype=np.int64)
-        for i, n in enumerate(active.tolist()):
-            tokens = starts[:n] + i
-            tags = fixed[tokens]
-            rows = row_of[tokens]
-            todo = np.flatnonzero(rows >= 0)
-            if len(todo):
-                r, p1, p2 = rows[todo], prev[todo], prev2[todo]
-                tw = self._prev_word[p1, word_column[r]]
-                scores = word_scores[r] + self._prev_scores[p1 * self.k + p2] + self._tw_scores[tw]
+        step_tags = np.empty(n_tokens, dtype=np.int64)
+        start = scored_start = 0
+        for end, scored_end in zip(step_ends.tolist(), scored_ends.tolist()):
+            tags = step_fixed[start:end].copy()  # rank order: sentence rank j is tags[j]
+            if scored_end > scored_start:
+                part = slice(scored_start, scored_end)
+                who = scored_rank[part]
+                p1, p2 = prev[who], prev2[who]
+                tw = self._prev_word[p1, word_column[part]]
+                scores = word_scores[part] + self._prev_scores[p1 * self.k + p2]
+                scores += self._tw_scores[tw]
                 best = scores.argmax(axis=1)  # the first columns are the classes
-                top = scores[np.arange(len(best)), best]
-                close = np.flatnonzero((scores >= (top - self.margin)[:, None]).sum(axis=1) > 1)
+                near = scores >= (scores.max(axis=1) - self.margin)[:, None]
+                close = np.flatnonzero(np.count_nonzero(near, axis=1) > 1)
                 if len(close):
-                    f = features[r[close]]
+                    f = features[scored_start + close]
                     f[:, 3] = self._prev1[p1[close]]
                     f[:, 4] = self._prev2[p2[close]]
                     f[:, 5] = self._prev12[p1[close] * self.k + p2[close]]
                     f[:, 7] = self._tw_features[tw[close]]
                     best[close] = self._exact(f)
-                tags = tags.copy()
-                tags[todo] = best
-            out[tokens] = tags
+                tags[who] = best
+            n = end - start
             prev2[:n] = prev[:n]
             prev[:n] = tags
+            step_tags[start:end] = tags
+            start, scored_start = end, scored_end
+        out = np.empty(n_tokens, dtype=np.int64)
+        out[step_order] = step_tags
         return out
 
     def _exact(self, features: np.ndarray) -> np.ndarray:
         """NLTK's scores, bit for bit: the same float64 additions, template by template, in its order
         (adding 0.0 for an unknown feature changes no sum). Returns the winning columns."""
-        rows = [self.weights[features[:, j]].toarray() for j in range(len(TEMPLATES))]
+        rows = [self.weights[features[:, j]] for j in range(len(TEMPLATES))]
         scores = rows[0] + rows[1]
         for row in rows[2:]:
             scores += row
