@@ -95,6 +95,7 @@ class BatchedTagger:
 
     def __init__(self, weights: dict[str, dict[str, float]], tagdict: dict[str, str], classes: Sequence[str]):
         import numpy as np
+
         # columns in descending class name: argmax's first maximum is NLTK's tie-break
         self.columns = sorted(set(classes), reverse=True)
         extra = sorted({t for t in tagdict.values() if t} - set(self.columns))
@@ -111,10 +112,10 @@ class BatchedTagger:
         known = cols >= 0  # NLTK's max looks at the classes only
         self.weights = np.zeros((len(weights) + 1, len(self.columns)), dtype=np.float64)
         self.weights[rows[known], cols[known]] = values[known]
-        # Scores summed in another order than NLTK's differ from its by at most
-        # 2 * 14 * 2**-53 * (the sum of 14 |weights|) each; a gap between the two best classes
-        # wider than `margin` (far wider than that) cannot change the winner. Closer calls are
-        # scored again, exactly in NLTK's order.
+        # A sum of 14 weights, in any order, is within 14 * 2**-53 * 14 * max|weight| of the exact
+        # sum; so NLTK's order and ours can disagree on the winner only when the two best classes
+        # are within 4 times that. `margin` is 1,000 times that and at least 1e-6: closer calls
+        # are scored again, exactly in NLTK's order.
         biggest = float(np.abs(values).max()) if len(values) else 0.0
         self.margin = max(1e-6, 1e3 * 4 * len(TEMPLATES) ** 2 * biggest * 2.0 ** -53)
         self._tagdict = {w: tag_id[t] for w, t in tagdict.items() if t}
