@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from nlpkit.linguistic.perceptron import BatchedTagger, normalize, shared_tagger
+from nlpkit.text.perceptron import BatchedTagger, normalize, shared_tagger
 from nlpkit.linguistic.tag import TagStage
 from nlpkit.resources import SHARED_DIR, configure_nltk, english_wordnet
 from nlpkit.text.lemmatize import LemmatizeStage, penn_to_wordnet
@@ -194,7 +194,7 @@ def test_the_model_is_read_from_the_nltk_zip_when_there_is_no_folder(tmp_path, m
 
 
 def test_the_vocabulary_cache_starts_again_past_its_bound(monkeypatch, nltk_tagger):
-    import nlpkit.linguistic.perceptron as perceptron
+    import nlpkit.text.perceptron as perceptron
 
     monkeypatch.setattr(perceptron, "MAX_VOCABULARY", 50)
     tagger = BatchedTagger.from_nltk_data()

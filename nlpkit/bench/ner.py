@@ -100,7 +100,7 @@ def spacy_entities(model: str):
 def nltk_entities():
     from nltk.chunk import ne_chunker, tree2conlltags
 
-    from nlpkit.linguistic.perceptron import shared_tagger
+    from nlpkit.text.perceptron import shared_tagger
 
     tagger, chunker = shared_tagger(), ne_chunker()  # NLTK's tagger and tags, batched
 

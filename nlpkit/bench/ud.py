@@ -163,7 +163,7 @@ class NltkAnnotator:
         from nltk.tokenize import NLTKWordTokenizer
         from nltk.tokenize.punkt import PunktTokenizer
 
-        from nlpkit.linguistic.perceptron import shared_tagger
+        from nlpkit.text.perceptron import shared_tagger
         from nlpkit.resources import nltk_resource
         from nlpkit.text.lemmatize import LemmatizeStage
 

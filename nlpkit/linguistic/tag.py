@@ -46,7 +46,7 @@ def ptb_to_upos(tag: str) -> str:
 
 class NltkTagStage(Stage):
     """NLTK's averaged perceptron tagger: its model and its tags, scored a batch of records at a
-    time (:mod:`nlpkit.linguistic.perceptron`; the same tags as ``PerceptronTagger().tag``)."""
+    time (:mod:`nlpkit.text.perceptron`; the same tags as ``PerceptronTagger().tag``)."""
 
     batch_size = 256
     main_field = "pos"
@@ -58,7 +58,7 @@ class NltkTagStage(Stage):
         self.retokenize = retokenize
 
     def setup(self) -> None:
-        from nlpkit.linguistic.perceptron import shared_tagger
+        from nlpkit.text.perceptron import shared_tagger
         from nlpkit.text.tokenize import TokenizeStage
 
         self._tagger = shared_tagger()

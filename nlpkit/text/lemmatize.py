@@ -92,7 +92,7 @@ class LemmatizeStage(Stage):
 
             self._lemma = lemma
             if self.pos is None:
-                from nlpkit.linguistic.perceptron import shared_tagger
+                from nlpkit.text.perceptron import shared_tagger
 
                 self._tagger = shared_tagger()  # NLTK's tagger, a batch of records at a time
                 self._wordnet_pos = [penn_to_wordnet(t) for t in self._tagger.tags]
