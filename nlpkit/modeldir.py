@@ -51,31 +51,43 @@ MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
 def read_manifest(directory: str | os.PathLike) -> dict:
     """The validated manifest of a model (or vectors) directory, its checksums checked (see nlpkit.files.seal)."""
     directory = Path(directory)
+    manifest = read_versioned_manifest(directory, "model", FORMAT_VERSION, ModelError, verify=False)
     path = directory / MANIFEST
-    if not directory.exists():  # a path named on the command line that does not exist: exit 2, as click's own checks
-        raise MissingInput(str(directory), "no such file or directory")
-    if not directory.is_dir():
-        raise ModelError(f"{directory}: not a model directory (a file, not a directory)")
-    if not path.exists():
-        raise ModelError(f"{directory}: not a model directory ({MANIFEST} is missing)")
-    try:
-        manifest = read_json(path)
-    except DamagedFile as e:
-        raise ModelError(f"{path}: damaged manifest ({e.problem})") from None
-    if not isinstance(manifest, dict) or "kind" not in manifest or "format_version" not in manifest:
+    if "kind" not in manifest:
         raise ModelError(f"{path}: damaged manifest (no kind or format_version)")
-    version = manifest["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelError(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
-    if version > FORMAT_VERSION:
-        raise ModelError(
-            f"{directory}: model format version {version} is newer than this nlpkit reads "
-            f"({FORMAT_VERSION}); upgrade nlpkit"
-        )
     for key, expected in MANIFEST_TYPES.items():
         if key in manifest and not isinstance(manifest[key], expected):
             raise ModelError(f"{path}: damaged manifest ({key} is {json_type(manifest[key])}, not {json_type(expected)})")
     verify_sealed(directory, manifest, MANIFEST, what=f"{'vectors' if manifest['kind'] == 'vectors' else 'model'} directory")
+    return manifest
+
+
+def read_versioned_manifest(directory: Path, what: str, format_version: int, error: type[NlpkitError],
+                            verify: bool = True) -> dict:
+    """The manifest of a sealed directory of `what` ("model", "index"), refused as `error` when it is missing,
+    not an object, of a format newer than `format_version`, or (with `verify`) when a checksum fails."""
+    path = directory / MANIFEST
+    article = "an" if what[:1] in "aeiou" else "a"
+    if not directory.exists():  # a path named on the command line that does not exist: exit 2, as click's own checks
+        raise MissingInput(str(directory), "no such file or directory")
+    if not directory.is_dir():
+        raise error(f"{directory}: not {article} {what} directory (a file, not a directory)")
+    if not path.exists():
+        raise error(f"{directory}: not {article} {what} directory ({MANIFEST} is missing)")
+    try:
+        manifest = read_json(path)
+    except DamagedFile as e:
+        raise error(f"{path}: damaged manifest ({e.problem})") from None
+    if not isinstance(manifest, dict) or "format_version" not in manifest:
+        raise error(f"{path}: damaged manifest (no kind or format_version)")
+    version = manifest["format_version"]
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise error(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
+    if version > format_version:
+        raise error(f"{directory}: {what} format version {version} is newer than this nlpkit reads "
+                    f"({format_version}); upgrade nlpkit")
+    if verify:
+        verify_sealed(directory, manifest, MANIFEST, what=f"{what} directory")
     return manifest
 
 

@@ -101,6 +101,7 @@ PIPELINES = [
     ["vectorize tfidf --apply {fitted} --top 3", "predict --model {model}"],
     ["clean", "vectorize bow --apply {fitted_bow} --top 2"],
     ["lm perplexity --model {lm} --per-record", "lm generate --model {lm} --max-new-tokens 4 --strategy sample --seed 1"],
+    ["chunk --count words --max-tokens 100000", "encode", "search --index {index} -k 2"],
 ]
 NLPKIT = str(Path(sys.executable).parent / "nlpkit")
 
@@ -126,6 +127,7 @@ def reviews(tmp_path_factory) -> Path:
     _nlpkit("train", "--model", "tfidf-lr", "--train", train, "-o", str(folder / "model"))
     _nlpkit("lm", "train", "--arch", "lstm", "--dim", "16", "--hidden", "16", "--layers", "1", "--epochs", "1",
             "--vocab-size", "500", str(folder / "reviews.jsonl"), "-o", str(folder / "lm"))
+    _nlpkit("index", "build", str(folder / "reviews.jsonl"), "-o", str(folder / "index"))
     return folder
 
 
@@ -134,7 +136,7 @@ def reviews(tmp_path_factory) -> Path:
 def test_run_pipeline_equals_shell_pipeline(segments, reviews):
     """`nlpkit run --pipeline` (built from the registry) prints byte for byte what the shell pipeline prints."""
     segments = [s.format(fitted=reviews / "fitted", fitted_bow=reviews / "fitted-bow", model=reviews / "model",
-                         lm=reviews / "lm") for s in segments]
+                         lm=reviews / "lm", index=reviews / "index") for s in segments]
     shell = (reviews / "reviews.jsonl").read_bytes()
     for segment in segments:
         shell = _nlpkit(*segment.split(), stdin=shell)
