@@ -236,8 +236,8 @@ def lm_edit(directory: str, code: str) -> str:
 
 
 def model_cases() -> list[Case]:
-    """Sealed ONNX exports (20), language models (21), evaluate-ner alignment (22), bench corpus labels (23),
-    missing paths and checkpoints, NLTK's regex time limit (24), one huge record (25)."""
+    """Sealed ONNX exports (30), language models (31), evaluate-ner alignment (32), bench corpus labels (33),
+    missing paths and checkpoints, NLTK's regex time limit (34), one huge record (35)."""
     export = f"{N} export --format onnx --model ox --quantize int8 2> /dev/null"
     predict = f"{N} predict --model {{m}} --runtime onnx {{q}} test.jsonl > {{m}}.out"
     quiet = "test ! -s {m}.out"  # nothing predicted with a damaged graph
@@ -249,80 +249,80 @@ def model_cases() -> list[Case]:
     long_line = (f"{sys.executable} -c \"import json; print(json.dumps({{'text': 'A fine film. ' * 1600000}})); "
                  "print(json.dumps({'text': 'Short one.'}))\" > huge.jsonl; ")
     return [
-        # 20: sealed ONNX exports
-        Case(20, "a cut model.onnx", f"cp -r bl ox; {export} && cp -r ox o1; truncate -s 100 o1/onnx/model.onnx; "
+        # 30: sealed ONNX exports
+        Case(30, "a cut model.onnx", f"cp -r bl ox; {export} && cp -r ox o1; truncate -s 100 o1/onnx/model.onnx; "
              + predict.format(m="o1", q=""), 1, quiet.format(m="o1"), timeout=180),
-        Case(20, "a random model.onnx", "cp -r ox o2; head -c 3000 /dev/urandom > o2/onnx/model.onnx; "
+        Case(30, "a random model.onnx", "cp -r ox o2; head -c 3000 /dev/urandom > o2/onnx/model.onnx; "
              + predict.format(m="o2", q=""), 1, quiet.format(m="o2")),
-        Case(20, "a pickle as model.onnx", f"cp -r ox o3; {sys.executable} -c \"import pickle, os; "
+        Case(30, "a pickle as model.onnx", f"cp -r ox o3; {sys.executable} -c \"import pickle, os; "
              "open('o3/onnx/model.onnx', 'wb').write(pickle.dumps(os.getcwd))\"; " + predict.format(m="o3", q=""), 1,
              quiet.format(m="o3")),
-        Case(20, "another model's model.onnx", f"{N} train --model bilstm --epochs 1 --dim 8 --hidden 8 --max-len 24 "
+        Case(30, "another model's model.onnx", f"{N} train --model bilstm --epochs 1 --dim 8 --hidden 8 --max-len 24 "
              f"--seed 2 --train train.jsonl -o bl2 && {N} export --format onnx --model bl2 2> /dev/null && cp -r ox o4 && "
              "cp bl2/onnx/model.onnx o4/onnx/model.onnx; " + predict.format(m="o4", q=""), 1, quiet.format(m="o4"),
              timeout=180),
-        Case(20, "an edited initializer (last byte)", f"cp -r ox o5; {sys.executable} -c \"p='o5/onnx/model.onnx'; "
+        Case(30, "an edited initializer (last byte)", f"cp -r ox o5; {sys.executable} -c \"p='o5/onnx/model.onnx'; "
              "d=bytearray(open(p,'rb').read()); d[-5]^=1; open(p,'wb').write(d)\"; " + predict.format(m="o5", q=""), 1,
              quiet.format(m="o5")),
-        Case(20, "the fp32 graph as model.int8.onnx", "cp -r ox o6; cp o6/onnx/model.onnx o6/onnx/model.int8.onnx; "
+        Case(30, "the fp32 graph as model.int8.onnx", "cp -r ox o6; cp o6/onnx/model.onnx o6/onnx/model.int8.onnx; "
              + predict.format(m="o6", q="--quantize int8"), 1, quiet.format(m="o6")),
-        Case(20, "a cut export.json", "cp -r ox o7; truncate -s 50 o7/onnx/export.json; " + predict.format(m="o7", q=""),
+        Case(30, "a cut export.json", "cp -r ox o7; truncate -s 50 o7/onnx/export.json; " + predict.format(m="o7", q=""),
              1, quiet.format(m="o7")),
-        Case(20, "an edited export.json", f"cp -r ox o8; {sys.executable} -c \"import json; p='o8/onnx/export.json'; "
+        Case(30, "an edited export.json", f"cp -r ox o8; {sys.executable} -c \"import json; p='o8/onnx/export.json'; "
              "d=json.load(open(p)); d['opset']=19; json.dump(d, open(p,'w'))\"; " + predict.format(m="o8", q=""), 1,
              quiet.format(m="o8")),
-        Case(20, "an intact export predicts", predict.format(m="ox", q="--quantize int8"), 0, "test -s ox.out"),
-        # 21: language models
-        Case(21, "lm train (tiny), then generate", f"{lm} -o lmd train.jsonl && {N} lm generate --model lmd --prompt "
+        Case(30, "an intact export predicts", predict.format(m="ox", q="--quantize int8"), 0, "test -s ox.out"),
+        # 31: language models
+        Case(31, "lm train (tiny), then generate", f"{lm} -o lmd train.jsonl && {N} lm generate --model lmd --prompt "
              "'this film' --max-new-tokens 3 > /dev/null", 0, "test -s lmd/lm.json", timeout=180),
-        *[Case(21, f"lm generate --temperature {t}", f"{N} lm generate --model lmd --prompt 'this film' --strategy sample "
+        *[Case(31, f"lm generate --temperature {t}", f"{N} lm generate --model lmd --prompt 'this film' --strategy sample "
                f"--temperature {t} > t.out", 2, "test ! -s t.out") for t in ("inf", "nan", "1e308", "1e-300")],
-        Case(21, "--adaptive-softmax --cutoffs 100000 --vocab-size 100",
+        Case(31, "--adaptive-softmax --cutoffs 100000 --vocab-size 100",
              f"{lm} --adaptive-softmax --cutoffs 100000 --vocab-size 100 -o lmc train.jsonl", 2, "test ! -e lmc"),
-        Case(21, "--adaptive-softmax --tie-weights", f"{lm} --adaptive-softmax --tie-weights -o lmt train.jsonl", 2,
+        Case(31, "--adaptive-softmax --tie-weights", f"{lm} --adaptive-softmax --tie-weights -o lmt train.jsonl", 2,
              "test ! -e lmt"),
-        Case(21, "--resume with another --dim", f"cp -r lmd lmr; {lm} --dim 16 --epochs 2 --resume -o lmr train.jsonl", 2,
+        Case(31, "--resume with another --dim", f"cp -r lmd lmr; {lm} --dim 16 --epochs 2 --resume -o lmr train.jsonl", 2,
              "cmp lmd/weights.safetensors lmr/weights.safetensors"),
-        Case(21, "vocab.json cut to 100 tokens (no checksums)", lm_edit("lv", "p=d+'/vocab.json'; v=json.load(open(p)); "
+        Case(31, "vocab.json cut to 100 tokens (no checksums)", lm_edit("lv", "p=d+'/vocab.json'; v=json.load(open(p)); "
              "v['tokens']=v['tokens'][:100]; json.dump(v, open(p,'w'))") + f"; {N} lm perplexity --model lv --json "
              "test.jsonl > lv.out", 1, "test ! -s lv.out"),
-        Case(21, "a NaN tensor (no checksums)", lm_edit("ln", "from safetensors.torch import load_file, save_file; "
+        Case(31, "a NaN tensor (no checksums)", lm_edit("ln", "from safetensors.torch import load_file, save_file; "
              "p=d+'/weights.safetensors'; t=load_file(p); t['encoder.embedding.weight'][3,0]=float('nan'); save_file(t, p)")
              + f"; {N} lm perplexity --model ln --json test.jsonl > ln.out", 1, "! grep -q NaN ln.out"),
-        Case(21, "lm.json with another --dim (no checksums)", lm_edit("ls", "p=d+'/lm.json'; s=json.load(open(p)); "
+        Case(31, "lm.json with another --dim (no checksums)", lm_edit("ls", "p=d+'/lm.json'; s=json.load(open(p)); "
              "s['dim']=12; json.dump(s, open(p,'w'))") + f"; {N} lm generate --model ls --prompt 'this film'", 1),
-        # 22: evaluate-ner
-        Case(22, "evaluate-ner: two sentences swapped", gold + "printf 'Mary B-PER\\nsings O\\nwell O\\n\\nJohn "
+        # 32: evaluate-ner
+        Case(32, "evaluate-ner: two sentences swapped", gold + "printf 'Mary B-PER\\nsings O\\nwell O\\n\\nJohn "
              f"B-PER\\nlives O\\nhere O\\n\\n' > swapped.iob; {N} evaluate-ner --gold gold.iob --pred swapped.iob", 1),
-        Case(22, "evaluate-ner: a token changed", "printf 'John B-PER\\nlives O\\nthere O\\n\\nMary B-PER\\nsings "
+        Case(32, "evaluate-ner: a token changed", "printf 'John B-PER\\nlives O\\nthere O\\n\\nMary B-PER\\nsings "
              f"O\\nwell O\\n\\n' > changed.iob; {N} evaluate-ner --gold gold.iob --pred changed.iob", 1),
-        # 23: bench corpus labels
-        Case(23, "bench corpus: a test label train lacks", train4 + "printf '{\"text\":\"meh\",\"label\":\"meh\"}\\n' "
+        # 33: bench corpus labels
+        Case(33, "bench corpus: a test label train lacks", train4 + "printf '{\"text\":\"meh\",\"label\":\"meh\"}\\n' "
              "> bc-test.jsonl; " + bench.format(train="bc-train.jsonl", test="bc-test.jsonl"), 1,
              "test ! -e bco/results.json"),
-        Case(23, "bench corpus: a list label", "printf '{\"text\":\"a\",\"label\":[\"pos\"]}\\n' > bc-list.jsonl; "
+        Case(33, "bench corpus: a list label", "printf '{\"text\":\"a\",\"label\":[\"pos\"]}\\n' > bc-list.jsonl; "
              + bench.format(train="bc-list.jsonl", test="bc-train.jsonl"), 1),
-        Case(23, "bench corpus: a float label", "cp bc-train.jsonl bc-float.jsonl; printf '{\"text\":\"a\",\"label\":0.5}"
+        Case(33, "bench corpus: a float label", "cp bc-train.jsonl bc-float.jsonl; printf '{\"text\":\"a\",\"label\":0.5}"
              "\\n' >> bc-float.jsonl; " + bench.format(train="bc-float.jsonl", test="bc-train.jsonl"), 1),
-        Case(23, "bench corpus: a one-record train split", "head -1 bc-train.jsonl > bc-one.jsonl; "
+        Case(33, "bench corpus: a one-record train split", "head -1 bc-train.jsonl > bc-one.jsonl; "
              + bench.format(train="bc-one.jsonl", test="bc-train.jsonl"), 1),
-        # 24: missing paths, checkpoints, NLTK's regex time limit
-        Case(24, "tokenize --engine wordpiece --checkpoint /etc", f"{N} tokenize --engine wordpiece --checkpoint /etc "
+        # 34: missing paths, checkpoints, NLTK's regex time limit
+        Case(34, "tokenize --engine wordpiece --checkpoint /etc", f"{N} tokenize --engine wordpiece --checkpoint /etc "
              "test.jsonl", 1),
-        Case(24, "a missing --checkpoint path is exit 2", f"{N} tokenize --engine wordpiece --checkpoint ./no/such/dir "
+        Case(34, "a missing --checkpoint path is exit 2", f"{N} tokenize --engine wordpiece --checkpoint ./no/such/dir "
              "test.jsonl", 2),
-        *[Case(24, f"{command.split()[0]} --model MISSING is exit 2", f"{N} {command}", 2)
+        *[Case(34, f"{command.split()[0]} --model MISSING is exit 2", f"{N} {command}", 2)
           for command in ("predict --model no-such-model test.jsonl", "evaluate --model no-such-model --test test.jsonl",
                           "export --format onnx --model no-such-model", "serve --model no-such-model")],
         # five million characters of one-letter sentences: punkt's period-context pattern runs past NLTK's 5 s limit
-        Case(24, "NLTK's regex limit on a 5 MB text, skip", f"{sys.executable} -c \"import json; "
+        Case(34, "NLTK's regex limit on a 5 MB text, skip", f"{sys.executable} -c \"import json; "
              "print(json.dumps({'text': 'a. ' * 1700000})); print(json.dumps({'text': 'Short one.'}))\" > nl.jsonl; "
              f"{N} tokenize --max-chars 0 --on-error skip nl.jsonl > nl.out", 0, "test $(wc -l < nl.out) -eq 1",
              timeout=300),
-        # 25: one huge record
-        Case(25, "clean a 20 MB line", long_line + f"{N} clean huge.jsonl > huge.out", 0, "test $(wc -l < huge.out) -eq 2",
+        # 35: one huge record
+        Case(35, "clean a 20 MB line", long_line + f"{N} clean huge.jsonl > huge.out", 0, "test $(wc -l < huge.out) -eq 2",
              timeout=180),
-        Case(25, "clean --max-chars on a 20 MB line, skip", f"{N} clean --max-chars 1000000 --on-error skip huge.jsonl "
+        Case(35, "clean --max-chars on a 20 MB line, skip", f"{N} clean --max-chars 1000000 --on-error skip huge.jsonl "
              "> huge2.out", 0, "test $(wc -l < huge2.out) -eq 1"),
     ]
 
