@@ -324,7 +324,8 @@ def test_serve_refuses_what_it_cannot_serve_before_listening(models, invoke, tmp
     result = invoke("serve", "--model", f"a={models['lr']}", "--model", f"a={models['bilstm']}")
     assert result.exit_code == 2 and result.stderr == "Error: two models are named 'a'; name them with --model NAME=DIR\n"
     result = invoke("serve", "--model", tmp_path / "missing")
-    assert result.exit_code == 1 and result.stderr == f"Error: {tmp_path / 'missing'}: not a model directory (no such directory)\n"
+    # a path that does not exist is a usage error everywhere (exit 2), as click's own check of an input path
+    assert result.exit_code == 2 and result.stderr == f"Error: {tmp_path / 'missing'}: no such file or directory\n"
 
 
 # --------------------------------------------------------------------------- a real server
