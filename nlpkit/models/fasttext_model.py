@@ -145,6 +145,7 @@ def _pretrained_vectors_file(spec, path: str, lowercase: bool) -> dict:
 
 class FastTextClassifier(Classifier):
     kind = "fasttext"
+    auto_calibration = "temperature"  # a softmax trained on the log-loss, as the neural kinds
     required_files = (BIN_FILE,)
     libraries = ("fasttext-modern",)
 
