@@ -35,6 +35,8 @@ COMMANDS = {
     "train": "nlpkit.cli.train:train",
     "predict": "nlpkit.cli.predict:predict",
     "evaluate": "nlpkit.cli.evaluate:evaluate",
+    "calibrate": "nlpkit.cli.calibrate:calibrate",
+    "threshold": "nlpkit.cli.calibrate:threshold",
     "inspect": "nlpkit.cli.inspect:inspect",
     "export": "nlpkit.cli.export:export",
     "serve": "nlpkit.cli.serve:serve",

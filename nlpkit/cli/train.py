@@ -14,9 +14,10 @@ from pathlib import Path
 import click
 
 from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
+from nlpkit.decisions import DEFAULT_METHOD, METHODS
 
 # Options that steer the run itself; every other option is a model parameter.
-GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction")
+GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction", "calibrate")
 
 
 def _kinds() -> list[str]:
@@ -105,9 +106,12 @@ def model_options(f):
 @click.option("--field", default="text", show_default=True, help="Record field that holds the text.")
 @click.option("--label-field", default="label", show_default=True, help="Record field that holds the label.")
 @click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True, help="Slice held out for validation when --valid is absent (0: none).")
+@click.option("--calibrate", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
+              help="Fit the probabilities on the validation data: temperature scaling, Platt's sigmoid or isotonic; "
+                   "auto: temperature for the softmax-trained kinds (fasttext, neural), sigmoid for the others.")
 @model_options
 @click.pass_context
-def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, **options):
+def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, calibrate, **options):
     """Train a classifier on labelled records and save it as a model directory.
 
     Model options apply only to the kinds that take them; an option a kind
@@ -137,7 +141,7 @@ def train(ctx, model, train, valid, output, seed, field, label_field, valid_frac
 
     try:
         result = train_model(model, params, train, valid, field=field, label_field=label_field, seed=seed,
-                             valid_fraction=valid_fraction, on_phase=on_phase, progress=show)
+                             valid_fraction=valid_fraction, on_phase=on_phase, progress=show, calibrate=calibrate)
     except ParamError as e:
         raise click.UsageError(f"{_flag(ctx, e.name)} does not apply to --model {model}") from None
     save_trained(result, output, field=field, label_field=label_field, seed=seed)

@@ -83,7 +83,7 @@ class Classifier:
 
     def predict(self, records: Sequence[dict]) -> list[str]:
         """The predicted labels: the argmax of the probabilities, or the saved threshold's decision."""
-        from nlpkit.models.calibration import decide
+        from nlpkit.decisions import decide
 
         return [self.labels_[i] for i in decide(self.predict_proba(records), self.labels_)]
 

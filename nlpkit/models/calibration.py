@@ -27,7 +27,7 @@ is what ``predict``, ``serve``, ``evaluate`` and ``bench`` read.
 A *threshold* (``threshold.json``) replaces the argmax of a two-label model: the positive
 label is predicted when its probability is at least the threshold. :class:`Labels` carries
 it beside the labels, so that every place that turns a row of probabilities into a
-prediction (:func:`decide`) applies it.
+prediction (:func:`nlpkit.decisions.decide`) applies it.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from nlpkit.decisions import DEFAULT_METHOD, METHODS
+from nlpkit.decisions import DEFAULT_METHOD, METHODS, Labels
 from nlpkit.errors import DamagedFile, NlpkitError
 
 CALIBRATION_FILE = "calibration.json"
@@ -241,27 +241,6 @@ def calibrate(model, records: Sequence[dict], labels: Sequence[str], method: str
 
 
 # --------------------------------------------------------------------------- thresholds and decisions
-
-
-class Labels(list):
-    """A model's labels, and the decision threshold its directory saved (None: the argmax)."""
-
-    threshold: dict | None = None
-
-    def __init__(self, labels, threshold: dict | None = None):
-        super().__init__(labels)
-        self.threshold = threshold if threshold is not None else getattr(labels, "threshold", None)
-
-
-def decide(probs: np.ndarray, labels: Sequence[str]) -> np.ndarray:
-    """Index of the predicted label per row: the argmax, or for a two-label model with a saved threshold,
-    the threshold's label where its probability is at least the threshold, else the other one."""
-    probs = np.asarray(probs)
-    rule = getattr(labels, "threshold", None)
-    if rule is None or len(probs) == 0:
-        return probs.argmax(axis=1)
-    positive = list(labels).index(rule["label"])
-    return np.where(probs[:, positive] >= rule["threshold"], positive, 1 - positive)
 
 
 def read_threshold(directory: Path, labels: Sequence[str]) -> dict | None:

@@ -92,7 +92,7 @@ def evaluate_model(model, examples: Iterable[tuple[str, dict, str]], batch_size:
     Adds ``seconds`` and ``docs_per_s`` (prediction throughput) to the metrics.
     """
     from nlpkit.io import batched
-    from nlpkit.models.calibration import decide
+    from nlpkit.decisions import decide
 
     known = set(model.labels_)
     y_true: list[str] = []
