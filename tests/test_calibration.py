@@ -220,3 +220,13 @@ def test_no_code_report_or_doc_cites_an_issue_number():
     hits = [f"{p.relative_to(REPO)}:{i}" for p in paths
             for i, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1) if ISSUE_NUMBER.search(line)]
     assert hits == []
+
+
+def test_every_published_figure_names_its_paper_table_and_where_it_was_checked():
+    from nlpkit.bench.references import REFERENCES
+
+    for ref in REFERENCES.values():
+        assert re.search(r"\b(19|20)\d\d\b", ref.source) and "Table " in ref.source, ref.key
+        assert ref.checked.startswith(("secondary source:", "not re-read in the paper", "the paper")) or \
+            "; secondary source" in ref.checked or "; not re-read in the paper" in ref.checked, ref.key
+        assert "nlpkit" not in ref.checked and "issue" not in ref.checked.lower(), ref.key

@@ -1,6 +1,6 @@
 """The prepared GPU check of the language models: ``python -m nlpkit.bench.gpu_lm_check --pack DIR --out FILE [--dry-run]``.
 
-The second GPU check (issue 16; the first, ``gpu_check``, is BERT and the BiLSTM),
+The second GPU check (the LM's; the first, ``gpu_check``, is BERT and the BiLSTM),
 over the same pack (``make gpu-pack``) and the same helpers (:mod:`nlpkit.bench.gpu_run`):
 
 1. the CUDA checks;

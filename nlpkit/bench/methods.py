@@ -32,7 +32,7 @@ RUN_VECTORS = "run-word2vec"
 
 # Word2Vec (nlpkit.embeddings.word2vec.Word2VecParams) trained once per run on train + unlabelled text.
 # Full data: skip-gram 200d, window 10, 10 negatives, 5 epochs (86.99% for mean pooling + LR on IMDb in
-# issue 12's check, where 100d/window 5 gave 85.68%); 2 threads. Small data (the sample: 1,000 + 10,000
+# the validation check of docs/benchmarks.md, where 100d/window 5 gave 85.68%); 2 threads. Small data (the sample: 1,000 + 10,000
 # unlabelled reviews): 100d, 3 epochs (w2v-lr 79.0% on make bench's 800, 31 s of CPU; 10 epochs: 80.9%, 3x the
 # time; CBOW, 5 epochs: 75.8%, 17 s), a lower min_count,
 # one thread (gensim is repeatable only with one).
@@ -91,8 +91,8 @@ class Settings:
         return self.params.get("vectors") == RUN_VECTORS
 
 
-# The recurrent rows: max pooling over packed sequences, head+tail truncation (benchmarks/bench_neural.py,
-# issue 5), the embeddings started from the run's own vectors (learnt on train + unsup, as Maas et al. did).
+# The recurrent rows: max pooling over packed sequences, head+tail truncation (benchmarks/bench_neural.py),
+# the embeddings started from the run's own vectors (learnt on train + unsup, as Maas et al. did).
 # Scored on full IMDb's 2,500-review validation slice after a fit on the other 22,500 (docs/benchmarks.md):
 # a constant lr 0.001 gave 89.84 after 1 and 2 epochs, 89.24 after 3; frozen vectors 87.76 (2 epochs);
 # max_len 400 88.36 after 1; a linear decay to 0 over 2 epochs 90.32, over 3 epochs 91.08 (chosen).
@@ -139,7 +139,7 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            params={"max_len": 256, "epochs": 2}, anchor="transformer", validate=False,
            per_device={"cpu": {"params": {"max_len": 128, "epochs": 1, "lr": 5e-5}, "train_limit": 2000,
                                "test_limit": 2000}}),
-    # issue 16: off by default (CPU time). lm "run-lm" (nlpkit.bench.pretrain.RUN_LM): the run pretrains the LM
+    # off by default (CPU time). lm "run-lm" (nlpkit.bench.pretrain.RUN_LM): the run pretrains the LM
     # itself, once per settings, on train + valid + unsup (never test), its embedding from the run's vectors;
     # its budget is nlpkit.bench.pretrain.PRETRAIN, set with --set lm-lstm.lm_epochs=... (or --set lm-lstm.lm=DIR)
     Method("lm-lstm", "lm-lstm", "recurrent",

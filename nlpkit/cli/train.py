@@ -41,7 +41,7 @@ def model_options(f):
         click.option("--epochs", type=click.IntRange(min=1), default=None, help="Training epochs (fasttext, neural)."),
         click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=None, help="Learning rate (fasttext, neural)."),
         click.option("--dim", type=click.IntRange(min=1), default=None, help="Vector size (fasttext, embeddings)."),
-        # --- classical (issue 4): bow-nb, tfidf-lr, tfidf-svm, nbsvm, fasttext ---
+        # --- classical: bow-nb, tfidf-lr, tfidf-svm, nbsvm, fasttext ---
         click.option("--ngrams", type=NGRAMS, default=None, help="Word n-gram range MIN,MAX (fasttext: 1,N)."),
         click.option("--max-features", type=click.IntRange(min=1), default=None, help="Keep the most frequent N features."),
         click.option("--min-df", type=COUNT_OR_FRACTION, default=None, help="Ignore terms in fewer documents (count or fraction)."),
@@ -57,7 +57,7 @@ def model_options(f):
         click.option("--bucket", type=click.IntRange(min=1), default=None, help="fastText hash buckets for n-grams."),
         click.option("--min-count", type=click.IntRange(min=1), default=None, help="Minimum word count (fasttext; lstm, bilstm, gru vocabulary)."),
         click.option("--threads", type=click.IntRange(min=1), default=None, help="fastText threads (1 is deterministic); torch CPU threads (neural)."),
-        # --- neural (issue 5): lstm, bilstm, gru, bert ---
+        # --- neural: lstm, bilstm, gru, bert ---
         click.option("--vocab-size", type=click.IntRange(min=3), default=None, help="Vocabulary size, <pad> and <unk> included (lstm, bilstm, gru)."),
         click.option("--vectors", default=None, metavar="SPEC", help="Initialise embeddings from vectors: an nlpkit vectors dir, a word2vec/GloVe/fastText file, or glove-6b-50d; their size is the model's (fasttext, lstm, bilstm, gru)."),
         click.option("--freeze-embeddings/--train-embeddings", default=None, help="Keep the embeddings fixed: the --vectors ones (lstm, bilstm, gru), the LM's (lm-lstm, lm-transformer)."),
@@ -81,14 +81,14 @@ def model_options(f):
         click.option("--workers", type=click.IntRange(min=0), default=None, help="DataLoader worker processes (neural; default: 2 on CUDA, else 0)."),
         click.option("--save-every", type=click.IntRange(min=0), default=None, help="Also checkpoint model-last/ every N optimizer steps (neural)."),
         click.option("--resume", is_flag=False, flag_value="latest", default=None, metavar="[DIR]", help="Continue an interrupted run from -o's model-last/, or from DIR (neural)."),
-        # --- from a pretrained language model (issue 16): lm-lstm, lm-transformer ---
+        # --- from a pretrained language model: lm-lstm, lm-transformer ---
         click.option("--lm", default=None, metavar="DIR", help="Language model to start from: a directory of nlpkit lm train (lm-lstm, lm-transformer)."),
         click.option("--concat-pooling/--no-concat-pooling", default=None, help="Text vector [last, max, mean] over the states, else the last state (lm-lstm, lm-transformer; default on)."),
         click.option("--pool-embeddings/--no-pool-embeddings", default=None, help="Add the word embeddings' max and mean over time to the text vector, as ELMo reads its token layer (lm-lstm, lm-transformer; default off)."),
         click.option("--discriminative-lr/--no-discriminative-lr", default=None, help="Each lower layer group learns 2.6x slower (lm-lstm, lm-transformer; default on)."),
         click.option("--gradual-unfreezing/--no-gradual-unfreezing", default=None, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default on)."),
         click.option("--slanted-triangular/--no-slanted-triangular", default=None, help="Slanted triangular learning rate, else constant (lm-lstm, lm-transformer; default on)."),
-        # --- embeddings (issue 7): w2v-lr ---
+        # --- embeddings: w2v-lr ---
         click.option("--pool", type=click.Choice(["mean", "tfidf"]), default=None, help="Document vector from word vectors: their mean or TF-IDF-weighted mean (w2v-lr; --vectors chooses the vectors, default glove-6b-50d)."),
         click.option("--lower/--no-lower", default=None, help="Lowercase and split raw text into words and punctuation before the lookup (w2v-lr; default on, as GloVe 6B is lowercased)."),
     ]

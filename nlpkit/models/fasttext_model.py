@@ -44,7 +44,7 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
         if not isinstance(text, str):
             raise RecordError("record has neither 'tokens' nor a string 'text' field")
         words = record_words(text.lower() if lowercase else text)
-    # a word that starts with __label__ would be read by fastText as one more label (issue 15): escape it
+    # a word that starts with __label__ would be read by fastText as one more label: escape it
     return " ".join("_" + w if w.startswith(LABEL_PREFIX) else w for word in words for w in word.split())
 
 
@@ -208,7 +208,7 @@ class FastTextClassifier(Classifier):
         # fastText clips probabilities at 1e-5 in its output: renormalise rows to sum to one
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = probs / probs.sum(axis=1, keepdims=True)
-        if not np.isfinite(probs).all():  # a cut .bin can load and give NaN scores (issue 15)
+        if not np.isfinite(probs).all():  # a cut .bin can load and give NaN scores
             raise ModelError(f"{BIN_FILE}: the fastText model gives NaN scores: the file is damaged")
         return probs
 
