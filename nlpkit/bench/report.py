@@ -343,19 +343,25 @@ def plot_accuracy_vs_time(results: dict) -> str | None:
     return _svg(fig)
 
 
-def plot_confusions(results: dict) -> str | None:
+def _panels(n: int, height: float, extra: float):
+    """A figure of `n` small panels, four to a row (the unused ones hidden): (figure, the n axes)."""
     from matplotlib.figure import Figure
 
+    cols = min(4, n)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(2.8 * cols, height * rows + extra), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def plot_confusions(results: dict) -> str | None:
     done = _done(results)
     if not done:
         return None
-    cols = min(4, len(done))
-    rows = (len(done) + cols - 1) // cols
-    fig = Figure(figsize=(2.8 * cols, 2.6 * rows + 0.3), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(done):]:
-        ax.set_visible(False)
-    for ax, r in zip(axes.flat, done):
+    fig, axes = _panels(len(done), 2.6, 0.3)
+    for ax, r in zip(axes, done):
         matrix = r["test"]["confusion"]["matrix"]
         labels = r["test"]["confusion"]["labels"]
         total = max(1, sum(map(sum, matrix)))
@@ -376,18 +382,11 @@ def plot_confusions(results: dict) -> str | None:
 def plot_reliability(results: dict) -> str | None:
     """A reliability diagram per row: accuracy against mean confidence in each of the 15 bins of the top-class
     probability, calibrated (bars) and uncalibrated (points); a calibrated row's bars follow the diagonal."""
-    from matplotlib.figure import Figure
-
     done = [r for r in _done(results) if r.get("reliability")]
     if not done:
         return None
-    cols = min(4, len(done))
-    rows = (len(done) + cols - 1) // cols
-    fig = Figure(figsize=(2.8 * cols, 2.7 * rows + 0.5), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(done):]:
-        ax.set_visible(False)
-    for ax, r in zip(axes.flat, done):
+    fig, axes = _panels(len(done), 2.7, 0.5)
+    for ax, r in zip(axes, done):
         bins = [b for b in r["reliability"] if b["n"]]
         width = bins[0]["hi"] - bins[0]["lo"] if bins else 0.0
         ax.bar([b["lo"] for b in bins], [b["accuracy"] for b in bins], width=width, align="edge", color="#3b6ea8",
