@@ -137,8 +137,10 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            anchor="rnn", default=False),
     Method("bert", "bert", "transformer", "BERT fine-tuning (default checkpoint: all-MiniLM-L6-v2, 6 layers, 22.7M)",
            params={"max_len": 256, "epochs": 2}, anchor="transformer", validate=False,
+           # on a CPU one fit on the training split, scored and calibrated on the validation split (no refit:
+           # the same CPU time as one fit on train + validation, and a held-out split for the calibrator)
            per_device={"cpu": {"params": {"max_len": 128, "epochs": 1, "lr": 5e-5}, "train_limit": 2000,
-                               "test_limit": 2000}}),
+                               "test_limit": 2000, "validate": True, "refit": False}}),
     # off by default (CPU time). lm "run-lm" (nlpkit.bench.pretrain.RUN_LM): the run pretrains the LM
     # itself, once per settings, on train + valid + unsup (never test), its embedding from the run's vectors;
     # its budget is nlpkit.bench.pretrain.PRETRAIN, set with --set lm-lstm.lm_epochs=... (or --set lm-lstm.lm=DIR)
