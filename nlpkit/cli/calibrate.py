@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import click
 
-from nlpkit.decisions import DEFAULT_METHOD, DEFAULT_THRESHOLD_METRIC, METHODS, THRESHOLD_METRICS
-
-_MODEL = click.option("--model", "model_dir", required=True, type=click.Path(file_okay=False),
-                      help="Model directory (from `nlpkit train`); rewritten in place, atomically.")
-_VALID = click.option("--valid", "valid_file", required=True, type=click.Path(exists=True, dir_okay=False, allow_dash=True),
-                      help="Labelled held-out records (JSONL): never the test set.")
-_FIELD = click.option("--field", default="text", show_default=True, help="Record field that holds the text.")
-_LABEL_FIELD = click.option("--label-field", default="label", show_default=True, help="Record field that holds the label.")
+from nlpkit.cli._params import declared_options
+from nlpkit.decisions import CalibrateOptions, ThresholdOptions
 
 
 def _held_out(valid_file: str, field: str, label_field: str):
@@ -21,12 +15,7 @@ def _held_out(valid_file: str, field: str, label_field: str):
 
 
 @click.command()
-@_MODEL
-@_VALID
-@click.option("--method", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="temperature, Platt's sigmoid or isotonic; auto: the kind's choice; none removes the calibration.")
-@_FIELD
-@_LABEL_FIELD
+@declared_options(CalibrateOptions)
 def calibrate(model_dir, valid_file, method, field, label_field):
     """Calibrate a saved model's probabilities on held-out records.
 
@@ -54,16 +43,7 @@ def calibrate(model_dir, valid_file, method, field, label_field):
 
 
 @click.command()
-@_MODEL
-@_VALID
-@click.option("--metric", default=DEFAULT_THRESHOLD_METRIC, show_default=True, metavar="|".join(THRESHOLD_METRICS),
-              help="What the threshold optimises on --valid: the label's F1, the best precision at recall >= R, "
-                   "or the best recall at precision >= P.")
-@click.option("--label", default=None, help="The label whose probability is thresholded (default: the model's second label).")
-@click.option("--save", is_flag=True, help="Store the chosen threshold in the model directory: predict and serve apply it.")
-@click.option("--json", "as_json", is_flag=True, help="Write the curve and the chosen threshold as JSON on stdout.")
-@_FIELD
-@_LABEL_FIELD
+@declared_options(ThresholdOptions)
 def threshold(model_dir, valid_file, metric, label, save, as_json, field, label_field):
     """Sweep a two-label model's decision threshold on held-out records.
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import click
 
-from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
-from nlpkit.decisions import DEFAULT_METHOD, METHODS
+from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS, declared_options
+from nlpkit.decisions import TrainCalibration
 
 # Options that steer the run itself; every other option is a model parameter.
 GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction", "calibrate")
@@ -106,9 +106,7 @@ def model_options(f):
 @click.option("--field", default="text", show_default=True, help="Record field that holds the text.")
 @click.option("--label-field", default="label", show_default=True, help="Record field that holds the label.")
 @click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True, help="Slice held out for validation when --valid is absent (0: none).")
-@click.option("--calibrate", type=click.Choice(METHODS), default=DEFAULT_METHOD, show_default=True,
-              help="Fit the probabilities on the validation data: temperature scaling, Platt's sigmoid or isotonic; "
-                   "auto: temperature for the softmax-trained kinds (fasttext, neural), sigmoid for the others.")
+@declared_options(TrainCalibration)
 @model_options
 @click.pass_context
 def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, calibrate, **options):

@@ -9,10 +9,45 @@ threshold (the record then says so in ``threshold``: {"label", "value"}). With
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from nlpkit.models.inference import QUANTIZE_CHOICES, RUNTIMES, check_inference_options
+from nlpkit.params import param, values
 from nlpkit.records import model_input
 from nlpkit.stage import Stage
 
 PROB_DIGITS = 6
+
+
+@dataclass
+class PredictOptions:
+    """Add each record's predicted label (`pred`) and class probabilities (`probs`).
+
+    Works with every model kind; records keep their order and other fields. The
+    probabilities are the calibrated ones where the model was calibrated (`train
+    --calibrate`, `nlpkit calibrate`); a threshold saved by `nlpkit threshold --save`
+    decides `pred` of a two-label model, and each record names it in `threshold`.
+
+    \b
+      nlpkit predict --model models/lr test.jsonl.gz --format text | sort | uniq -c
+      nlpkit predict --model models/bert --quantize int8 test.jsonl.gz
+      nlpkit predict --model models/lr --min-confidence 0.9 test.jsonl.gz > routed.jsonl
+      nlpkit export --format onnx --model models/bert && nlpkit predict --model models/bert --runtime onnx test.jsonl.gz
+    """
+
+    model_dir: str = param(None, flag="--model", path="dir", required=True, help="Model directory (from `nlpkit train`).")
+    quantize: str | None = param(None, choices=QUANTIZE_CHOICES,
+                                 help="Neural kinds: int8 dynamic quantization of the Linear and LSTM/GRU layers (faster on CPU).")
+    runtime: str = param("torch", choices=RUNTIMES, show_default=True,
+                         help="Neural kinds: onnx runs the graph `nlpkit export --format onnx` wrote, through onnxruntime.")
+    min_confidence: float | None = param(None, type=float, min=0, max=1, metavar="P",
+                                         help="Abstain below P: write \"pred\": null where the predicted label's "
+                                              "probability is under P, and count those on stderr.")
+
+    def build(self, field: str = "text") -> PredictStage:
+        # a missing or damaged model, or a missing export, fails before any input is read
+        check_inference_options(self.model_dir, self.quantize, self.runtime)
+        return PredictStage(field=field, **values(self))
 
 
 def prediction_record(record: dict, labels, row, min_confidence: float | None = None) -> dict:
