@@ -6,9 +6,10 @@ parameters, and:
 
 - ``anchor``: its family in :mod:`nlpkit.bench.references`, whose figures on
   the run's corpus are shown beside it ("none published" when there are none);
+- ``params``: only what differs from the kind's own defaults, which are the validated settings
+  (a kind's defaults that depend on the data size follow the rule of nlpkit.scaling);
 - ``small``: overrides when the training split is small (under
-  :data:`SMALL_TRAIN` records): settings scale with the data, so fastText does
-  not run its large-corpus settings on a few hundred reviews;
+  :data:`SMALL_TRAIN` records), for what the kind's own rule does not cover;
 - ``per_device``: overrides on a device type (on a CPU, BERT trains on a subset);
 - ``refit``: after the fit scored on validation, fit again on train + validation
   and test that model (the published protocol: settings chosen on validation,
@@ -25,8 +26,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# a training split smaller than this uses each method's `small` settings
-SMALL_TRAIN = 5_000
+from nlpkit.scaling import SMALL_TRAIN  # a training split smaller than this uses each method's `small`
+
 # the value of a `vectors` parameter that means "the run's own Word2Vec vectors"
 RUN_VECTORS = "run-word2vec"
 
@@ -109,21 +110,21 @@ _RNN_SMALL = {"epochs": 8, "freeze_embeddings": True, "max_len": 128, "lr": 0.00
 
 METHODS: dict[str, Method] = {m.name: m for m in [
     # settings chosen on the 2,500-review validation slice of full IMDb (docs/benchmarks.md): binarized 1-2-grams
-    # 0.8864, 1-3-grams 0.8940 (alpha 0.5: 0.8940 too)
+    # 0.8864, 1-3-grams 0.8940 (alpha 0.5: 0.8940 too); now the kind's defaults (1-2-grams on small data)
     Method("bow-nb", "bow-nb", "bag of words", "multinomial naive Bayes on binarized 1-3-gram counts",
-           params={"binary": True, "ngrams": [1, 3]}, small={"ngrams": [1, 2]}, anchor="mnb"),
+           anchor="mnb"),
     Method("tfidf-lr", "tfidf-lr", "bag of words", "logistic regression on TF-IDF 1-2-grams", anchor="lr"),
     Method("tfidf-svm", "tfidf-svm", "bag of words", "linear SVM on TF-IDF 1-2-grams", anchor="svm"),
     Method("nbsvm", "nbsvm", "bag of words",
            "NB-SVM: NB log-count ratios on binarized 1-3-grams (Wang & Manning 2012; trigrams as Mesnil et al. 2015)",
-           params={"ngrams": [1, 3]}, small={"ngrams": [1, 2]}, anchor="nbsvm"),
+           anchor="nbsvm"),  # 1-3-grams (1-2 on small data): the kind's defaults
     # full IMDb, scored on the 2,500-review validation slice (2 threads, so each figure moves by about 0.2
     # between runs; docs/benchmarks.md): 20 epochs, 500k buckets, dim 50 90.32; 40 epochs 90.64; 40 epochs, 1M
     # buckets 90.80 (2M: 90.60, 4M: 90.88); 60 epochs 90.60; trigrams 90.20; the run's 200d Word2Vec vectors as
     # pretrainedVectors, 40 epochs: 500k buckets 90.92, 2M 91.00 (a 1.7 GB model), so 500k (440 MB)
     Method("fasttext", "fasttext", "embeddings", "fastText supervised, word bigrams, from the run's vectors",
-           params={"ngrams": [1, 2], "epochs": 40, "lr": 0.1, "threads": 2, "vectors": RUN_VECTORS},
-           small={"ngrams": [1, 1], "epochs": 50, "lr": 0.5, "bucket": 100_000, "vectors": None}, anchor="fasttext"),
+           # the n-grams, epochs, lr and buckets are the kind's defaults for the data size (nlpkit.scaling)
+           params={"threads": 2, "vectors": RUN_VECTORS}, small={"vectors": None}, anchor="fasttext"),
     Method("w2v-lr", "w2v-lr", "embeddings",
            "the run's Word2Vec vectors (skip-gram, trained on train + unlabelled text), mean-pooled, logistic regression",
            params={"vectors": RUN_VECTORS, "lower": False}, anchor="doc-vectors"),
@@ -152,8 +153,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            # a 90-second LM barely reads its input); no gradual unfreezing 76.4% (within noise; everything trains).
            # On 2,000 held-out training reviews (benchmarks/tune_lm_lstm.py) these settings score 77.45/76.40/
            # 77.50 over model seeds 0/1/2, and no variant tried moves that by more than its noise (75.75-78.00)
-           params={"lm": "run-lm", "pool_embeddings": True, "gradual_unfreezing": False, "max_len": 256,
-                   "truncate": "head+tail", "epochs": 4},
+           # (pooled embeddings, no gradual unfreezing, head+tail, max_len 256, 4 epochs: the kind's defaults)
+           params={"lm": "run-lm"},
            anchor="rnn", default=False, validate=False),
 ]}
 

@@ -196,6 +196,7 @@ def run(spec: dict, emit) -> dict:
     vectors = spec.get("vectors")
     note = describe_training(settings, sizes, trained.n_train, len(test), validated is not None,
                              trained is not validated)
+    note += "; " + differs_from_defaults(spec["kind"], spec["params"])
     if vectors:
         note += (f"; embeddings from the run's Word2Vec vectors ({vectors['params']['dim']}d, trained once in "
                  f"{vectors['seconds']:,.0f} s on {vectors_sources(vectors)} records)")
@@ -229,6 +230,18 @@ def run(spec: dict, emit) -> dict:
         "data_fingerprint": trained.fingerprint,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
+
+
+def differs_from_defaults(kind: str, params: dict) -> str:
+    """What the row sets beyond the kind's own defaults (the validated settings), for its note."""
+    from nlpkit.models.training import kind_parameters
+
+    defaults = {name: p.default for name, p in kind_parameters(kind).items()}
+    changed = {name: value for name, value in params.items()
+               if json.dumps(defaults.get(name, ...), default=str) != json.dumps(value, default=str)}
+    if not changed:
+        return "the kind's default settings"
+    return "beyond the kind's defaults: " + ", ".join(f"{name}={value}" for name, value in changed.items())
 
 
 def calibration_report(model, raw, probs, labels) -> dict:

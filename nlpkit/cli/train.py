@@ -84,9 +84,9 @@ def model_options(f):
         # --- from a pretrained language model: lm-lstm, lm-transformer ---
         click.option("--lm", default=None, metavar="DIR", help="Language model to start from: a directory of nlpkit lm train (lm-lstm, lm-transformer)."),
         click.option("--concat-pooling/--no-concat-pooling", default=None, help="Text vector [last, max, mean] over the states, else the last state (lm-lstm, lm-transformer; default on)."),
-        click.option("--pool-embeddings/--no-pool-embeddings", default=None, help="Add the word embeddings' max and mean over time to the text vector, as ELMo reads its token layer (lm-lstm, lm-transformer; default off)."),
+        click.option("--pool-embeddings/--no-pool-embeddings", default=None, help="Add the word embeddings' max and mean over time to the text vector, as ELMo reads its token layer (lm-lstm, lm-transformer; default on for lm-lstm, off for lm-transformer)."),
         click.option("--discriminative-lr/--no-discriminative-lr", default=None, help="Each lower layer group learns 2.6x slower (lm-lstm, lm-transformer; default on)."),
-        click.option("--gradual-unfreezing/--no-gradual-unfreezing", default=None, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default on)."),
+        click.option("--gradual-unfreezing/--no-gradual-unfreezing", default=None, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default off for lm-lstm, on for lm-transformer)."),
         click.option("--slanted-triangular/--no-slanted-triangular", default=None, help="Slanted triangular learning rate, else constant (lm-lstm, lm-transformer; default on)."),
         # --- embeddings: w2v-lr ---
         click.option("--pool", type=click.Choice(["mean", "tfidf"]), default=None, help="Document vector from word vectors: their mean or TF-IDF-weighted mean (w2v-lr; --vectors chooses the vectors, default glove-6b-50d)."),

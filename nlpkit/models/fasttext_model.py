@@ -149,11 +149,15 @@ class FastTextClassifier(Classifier):
     required_files = (BIN_FILE,)
     libraries = ("fasttext-modern",)
 
-    def __init__(self, ngrams=(1, 2), dim=50, epochs=20, lr=0.1, min_count=1, bucket=500_000,
+    # full IMDb's validation slice chose bigrams, 40 epochs at lr 0.1 (500k buckets); on a few hundred reviews
+    # those barely move the model, and unigrams, 50 epochs at lr 0.5, 100k buckets do (docs/benchmarks.md)
+    size_rules = {"ngrams": ([1, 1], [1, 2]), "epochs": (50, 40), "lr": (0.5, 0.1), "bucket": (100_000, 500_000)}
+
+    def __init__(self, ngrams=None, dim=50, epochs=None, lr=None, min_count=1, bucket=None,
                  lowercase=True, threads=1, seed=0, vectors=None):
-        if int(ngrams[0]) != 1:
+        if ngrams is not None and int(ngrams[0]) != 1:
             raise ValueError("fastText uses all word n-grams from 1 to N: give --ngrams 1,N (or N)")
-        self.ngrams = [int(n) for n in ngrams]
+        self.ngrams = None if ngrams is None else [int(n) for n in ngrams]
         self.dim = dim
         self.epochs = epochs
         self.lr = lr
@@ -165,6 +169,9 @@ class FastTextClassifier(Classifier):
         self.vectors = vectors
 
     def fit(self, records, labels, valid=None):
+        from nlpkit.scaling import resolve_sized
+
+        resolve_sized(self, len(records))
         self.labels_ = sorted(set(labels))
         index = {label: i for i, label in enumerate(self.labels_)}
         fd, path = tempfile.mkstemp(prefix="nlpkit-fasttext-", suffix=".txt")
