@@ -114,7 +114,9 @@ def threshold_part(model_dir: Path, valid_file: Path, metric: str = "precision@r
                                cwd=REPO, capture_output=True, text=True).stdout
     label = rule["label"]
     tp = fp = fn = 0
-    for line in predicted.splitlines():
+    for line in predicted.split("\n"):  # not splitlines(): a review may hold U+2028
+        if not line:
+            continue
         r = json.loads(line)
         tp += r["pred"] == label and r["label"] == label
         fp += r["pred"] == label and r["label"] != label
