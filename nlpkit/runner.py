@@ -42,7 +42,7 @@ from nlpkit.files import AtomicFile
 from nlpkit.io import BadInput, Item, Record, Writer, batched
 from nlpkit.params import FLAG, param
 from nlpkit.records import Skipped
-from nlpkit.stage import Stage
+from nlpkit.stage import Stage, flatten
 
 EXECUTORS = ("local", "ray")
 # executors beyond this machine, as "module:function" imported when chosen (Ray builds on this
@@ -283,7 +283,7 @@ def drive(
                 report.records_out += len(good)
                 raise InputError(location, failed[i])
             if out is not None:
-                good.append(out)
+                good.extend(flatten([out]))
         write(good)
         report.records_out += len(good)
 
@@ -408,20 +408,23 @@ def run_stage(
     progress: Callable[[int], None] | None = None,
     debug: bool = False,
     writer_factory: Callable[..., Writer] | None = None,
+    items: Iterable[Item] | None = None,
 ) -> RunReport:
     """Read the inputs, run the stage (here, in worker processes, or on Ray), write the output.
 
     `writer_factory(stream, field=..., main_field=...)` replaces the output format's writer
-    (``embed docvec --npy`` writes an array, not records).
+    (``embed docvec --npy`` writes an array, not records). `items` replaces the inputs
+    (``search --query TEXT``: records made from the command line), run here.
     """
     check_options(options)
     set_max_chars(stage, options.max_chars)
-    if options.executor in REMOTE_EXECUTORS:
+    if options.executor in REMOTE_EXECUTORS and items is None:
         from nlpkit.registry import resolve
 
         run_remotely = resolve(REMOTE_EXECUTORS[options.executor])
         return run_remotely(stage, options, name=name, progress=progress, debug=debug)
-    items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
+    if items is None:
+        items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
     # a stage with a worker pool of its own (spaCy's n_process) is fed by one process
     jobs = 1 if stage.runs_own_workers else options.jobs
 
