@@ -469,6 +469,21 @@ class TextWriter(Writer):
         )
 
 
+class CountingWriter(Writer):
+    """Passes records to another writer, counting those for which `counts(record)` is true."""
+
+    def __init__(self, inner: Writer, counts: Callable[[Record], bool]):
+        self.inner, self.counts, self.count = inner, counts, 0
+
+    def write(self, records: Iterable[Record]) -> None:
+        records = list(records)
+        self.count += sum(1 for r in records if self.counts(r))
+        self.inner.write(records)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 # name -> Writer class; other modules register formats here (for example `conllu`).
 OUTPUT_FORMATS: dict[str, type[Writer]] = {"jsonl": JsonlWriter, "text": TextWriter}
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU check (issue 12): CUDA checks, BERT fine-tuned on all 25,000 IMDb training reviews
+# The prepared GPU check: CUDA checks, BERT fine-tuned on all 25,000 IMDb training reviews
 # (max_len 256, 2 epochs, bf16 autocast) tested on all 25,000, and the BiLSTM on the GPU; one results JSON.
 #
 #   make gpu-pack                                  # here: builds gpu-pack/ (ignored, <= 64 MiB)

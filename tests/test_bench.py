@@ -81,6 +81,12 @@ def test_all_four_outputs_with_consistent_figures(run):
         assert re.search(rf"<td>{name}</td><td class=num>{figure}</td>", page)
         assert re.search(rf"{name}\s*│\s*{figure}\s*│", result.stdout)
         assert (out / "models" / name / "nlpkit.json").is_file()  # a model `nlpkit predict` can use
+        # calibrated on the validation split (the refit serves it): ECE on test before and after, in every rendering
+        assert m["calibration"] == "sigmoid" and len(m["reliability"]) == 15
+        assert sum(b["n"] for b in m["reliability"]) == m["n_test"]
+        assert (out / "models" / name / "calibration.json").is_file()
+        ece = f"{m['ece']:.3f}"
+        assert re.search(rf"\| {name} \| {figure} \|[^\n]*\| {ece} \| {m['uncalibrated']['ece']:.3f} \|", md)
     assert "| gru | unavailable |" in md
     assert "NOT comparable with published figures" in md
     assert results["data"]["counts"] == {"train": LIMIT - LIMIT // 10, "valid": LIMIT // 10, "test": LIMIT}
@@ -89,7 +95,8 @@ def test_all_four_outputs_with_consistent_figures(run):
     assert results["versions"]["scikit-learn"] and results["hardware"]["cpus"]
     assert results["data"]["fingerprints"]["train"].endswith(":1000")
     # self-contained: plots are data: images, nothing is fetched
-    assert page.count('src="data:image/svg+xml;base64,') == 3  # accuracy, time, confusions (no neural curve)
+    # accuracy, time, confusions, reliability diagrams (no neural curve)
+    assert page.count('src="data:image/svg+xml;base64,') == 4
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
 
 
@@ -146,7 +153,7 @@ def test_a_neural_method_brings_its_learning_curve(tmp_path):
             "on train + validation; tested on 60 of the 60 test records") in (out / "report.md").read_text()
     assert m["n_valid"] == 6 and m["valid_accuracy"] is not None
     page = (out / "report.html").read_text()
-    assert page.count('src="data:image/svg+xml;base64,') == 4 and 'id="plot-learning"' in page
+    assert page.count('src="data:image/svg+xml;base64,') == 5 and 'id="plot-learning"' in page
     # the step's log says how its training goes, an epoch a line (and a line a minute within an epoch)
     log = (out / "logs" / "bilstm.log").read_text().splitlines()
     assert [line.split(",")[0] for line in log if line.startswith("bilstm: epoch ")] == [
@@ -220,7 +227,7 @@ def test_html_report_renders_with_its_plots_in_chromium(run, tmp_path):
     dom = chromium("--virtual-time-budget=10000", "--dump-dom", page.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     measured = json.loads(re.search(r'<pre id="measured">(.*?)</pre>', dom.stdout).group(1))
-    assert [m["id"] for m in measured] == ["plot-accuracy", "plot-time", "plot-confusion"]
+    assert [m["id"] for m in measured] == ["plot-accuracy", "plot-time", "plot-confusion", "plot-reliability"]
     for m in measured:
         assert m["complete"] and min(m["natural"]) > 100 and min(m["shown"]) > 100, m
     # and pixels: the accuracy bars are drawn in their blue (#3b6ea8)
@@ -238,8 +245,8 @@ def test_verbose_into_a_log_is_a_line_a_phase(tmp_path):
                                       "--out", str(tmp_path / "o")], catch_exceptions=False)
     assert result.exit_code == 0, result.stderr
     phases = [line.split(" ", 1)[1] for line in result.stderr.splitlines() if re.match(r"\d\d:\d\d:\d\d ", line)]
-    assert phases == [f"bow-nb: {p}" for p in ("load", "train", "fitting", "validating", "refit", "fitting", "predict",
-                                               "save", "done")]
+    assert phases == [f"bow-nb: {p}" for p in ("load", "train", "fitting", "calibrating", "validating", "refit", "fitting",
+                                               "predict", "save", "done")]
 
 
 def test_two_rows_paired_on_the_same_test_reviews(run):

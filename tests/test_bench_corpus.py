@@ -110,7 +110,7 @@ def test_a_multi_class_corpus_end_to_end(stars, stars_run):
     f1s = " | ".join(f"{100 * w2v['test']['per_class'][label]['f1']:.2f}" for label in labels)
     assert f"| w2v-lr | {f1s} |" in md
     page = (out / "report.html").read_text()
-    assert '<table id="per-class">' in page and page.count('src="data:image/svg+xml;base64,') == 3
+    assert '<table id="per-class">' in page and page.count('src="data:image/svg+xml;base64,') == 4
     assert "published %" not in result.stdout and "1-2" not in result.stdout.split("\n")[0]
 
 

@@ -186,7 +186,7 @@ def test_lm_classifier_trains_saves_and_loads_with_the_same_predictions(tmp_path
 
 def test_gradual_unfreezing_trains_the_head_first(tmp_path):
     LanguageModel(**{**TINY_LSTM, "epochs": 1}).fit(RECORDS).save(tmp_path / "lm")
-    model = model_class("lm-lstm")(lm=str(tmp_path / "lm"), epochs=1, threads=1)
+    model = model_class("lm-lstm")(lm=str(tmp_path / "lm"), epochs=1, threads=1, gradual_unfreezing=True)
     before = {k: v.clone() for k, v in LanguageModel.load(tmp_path / "lm", device="cpu").module_.encoder.state_dict().items()}
     model.fit(RECORDS, LABELS)
     after = model.module_.encoder.state_dict()

@@ -6,9 +6,10 @@ parameters, and:
 
 - ``anchor``: its family in :mod:`nlpkit.bench.references`, whose figures on
   the run's corpus are shown beside it ("none published" when there are none);
+- ``params``: only what differs from the kind's own defaults, which are the validated settings
+  (a kind's defaults that depend on the data size follow the rule of nlpkit.scaling);
 - ``small``: overrides when the training split is small (under
-  :data:`SMALL_TRAIN` records): settings scale with the data, so fastText does
-  not run its large-corpus settings on a few hundred reviews;
+  :data:`SMALL_TRAIN` records), for what the kind's own rule does not cover;
 - ``per_device``: overrides on a device type (on a CPU, BERT trains on a subset);
 - ``refit``: after the fit scored on validation, fit again on train + validation
   and test that model (the published protocol: settings chosen on validation,
@@ -25,14 +26,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# a training split smaller than this uses each method's `small` settings
-SMALL_TRAIN = 5_000
+from nlpkit.scaling import SMALL_TRAIN  # a training split smaller than this uses each method's `small`
+
 # the value of a `vectors` parameter that means "the run's own Word2Vec vectors"
 RUN_VECTORS = "run-word2vec"
 
 # Word2Vec (nlpkit.embeddings.word2vec.Word2VecParams) trained once per run on train + unlabelled text.
 # Full data: skip-gram 200d, window 10, 10 negatives, 5 epochs (86.99% for mean pooling + LR on IMDb in
-# issue 12's check, where 100d/window 5 gave 85.68%); 2 threads. Small data (the sample: 1,000 + 10,000
+# the validation check of docs/benchmarks.md, where 100d/window 5 gave 85.68%); 2 threads. Small data (the sample: 1,000 + 10,000
 # unlabelled reviews): 100d, 3 epochs (w2v-lr 79.0% on make bench's 800, 31 s of CPU; 10 epochs: 80.9%, 3x the
 # time; CBOW, 5 epochs: 75.8%, 17 s), a lower min_count,
 # one thread (gensim is repeatable only with one).
@@ -91,8 +92,8 @@ class Settings:
         return self.params.get("vectors") == RUN_VECTORS
 
 
-# The recurrent rows: max pooling over packed sequences, head+tail truncation (benchmarks/bench_neural.py,
-# issue 5), the embeddings started from the run's own vectors (learnt on train + unsup, as Maas et al. did).
+# The recurrent rows: max pooling over packed sequences, head+tail truncation (benchmarks/bench_neural.py),
+# the embeddings started from the run's own vectors (learnt on train + unsup, as Maas et al. did).
 # Scored on full IMDb's 2,500-review validation slice after a fit on the other 22,500 (docs/benchmarks.md):
 # a constant lr 0.001 gave 89.84 after 1 and 2 epochs, 89.24 after 3; frozen vectors 87.76 (2 epochs);
 # max_len 400 88.36 after 1; a linear decay to 0 over 2 epochs 90.32, over 3 epochs 91.08 (chosen).
@@ -109,21 +110,21 @@ _RNN_SMALL = {"epochs": 8, "freeze_embeddings": True, "max_len": 128, "lr": 0.00
 
 METHODS: dict[str, Method] = {m.name: m for m in [
     # settings chosen on the 2,500-review validation slice of full IMDb (docs/benchmarks.md): binarized 1-2-grams
-    # 0.8864, 1-3-grams 0.8940 (alpha 0.5: 0.8940 too)
+    # 0.8864, 1-3-grams 0.8940 (alpha 0.5: 0.8940 too); now the kind's defaults (1-2-grams on small data)
     Method("bow-nb", "bow-nb", "bag of words", "multinomial naive Bayes on binarized 1-3-gram counts",
-           params={"binary": True, "ngrams": [1, 3]}, small={"ngrams": [1, 2]}, anchor="mnb"),
+           anchor="mnb"),
     Method("tfidf-lr", "tfidf-lr", "bag of words", "logistic regression on TF-IDF 1-2-grams", anchor="lr"),
     Method("tfidf-svm", "tfidf-svm", "bag of words", "linear SVM on TF-IDF 1-2-grams", anchor="svm"),
     Method("nbsvm", "nbsvm", "bag of words",
            "NB-SVM: NB log-count ratios on binarized 1-3-grams (Wang & Manning 2012; trigrams as Mesnil et al. 2015)",
-           params={"ngrams": [1, 3]}, small={"ngrams": [1, 2]}, anchor="nbsvm"),
+           anchor="nbsvm"),  # 1-3-grams (1-2 on small data): the kind's defaults
     # full IMDb, scored on the 2,500-review validation slice (2 threads, so each figure moves by about 0.2
     # between runs; docs/benchmarks.md): 20 epochs, 500k buckets, dim 50 90.32; 40 epochs 90.64; 40 epochs, 1M
     # buckets 90.80 (2M: 90.60, 4M: 90.88); 60 epochs 90.60; trigrams 90.20; the run's 200d Word2Vec vectors as
     # pretrainedVectors, 40 epochs: 500k buckets 90.92, 2M 91.00 (a 1.7 GB model), so 500k (440 MB)
     Method("fasttext", "fasttext", "embeddings", "fastText supervised, word bigrams, from the run's vectors",
-           params={"ngrams": [1, 2], "epochs": 40, "lr": 0.1, "threads": 2, "vectors": RUN_VECTORS},
-           small={"ngrams": [1, 1], "epochs": 50, "lr": 0.5, "bucket": 100_000, "vectors": None}, anchor="fasttext"),
+           # the n-grams, epochs, lr and buckets are the kind's defaults for the data size (nlpkit.scaling)
+           params={"threads": 2, "vectors": RUN_VECTORS}, small={"vectors": None}, anchor="fasttext"),
     Method("w2v-lr", "w2v-lr", "embeddings",
            "the run's Word2Vec vectors (skip-gram, trained on train + unlabelled text), mean-pooled, logistic regression",
            params={"vectors": RUN_VECTORS, "lower": False}, anchor="doc-vectors"),
@@ -137,9 +138,11 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            anchor="rnn", default=False),
     Method("bert", "bert", "transformer", "BERT fine-tuning (default checkpoint: all-MiniLM-L6-v2, 6 layers, 22.7M)",
            params={"max_len": 256, "epochs": 2}, anchor="transformer", validate=False,
+           # on a CPU one fit on the training split, scored and calibrated on the validation split (no refit:
+           # the same CPU time as one fit on train + validation, and a held-out split for the calibrator)
            per_device={"cpu": {"params": {"max_len": 128, "epochs": 1, "lr": 5e-5}, "train_limit": 2000,
-                               "test_limit": 2000}}),
-    # issue 16: off by default (CPU time). lm "run-lm" (nlpkit.bench.pretrain.RUN_LM): the run pretrains the LM
+                               "test_limit": 2000, "validate": True, "refit": False}}),
+    # off by default (CPU time). lm "run-lm" (nlpkit.bench.pretrain.RUN_LM): the run pretrains the LM
     # itself, once per settings, on train + valid + unsup (never test), its embedding from the run's vectors;
     # its budget is nlpkit.bench.pretrain.PRETRAIN, set with --set lm-lstm.lm_epochs=... (or --set lm-lstm.lm=DIR)
     Method("lm-lstm", "lm-lstm", "recurrent",
@@ -150,8 +153,8 @@ METHODS: dict[str, Method] = {m.name: m for m in [
            # a 90-second LM barely reads its input); no gradual unfreezing 76.4% (within noise; everything trains).
            # On 2,000 held-out training reviews (benchmarks/tune_lm_lstm.py) these settings score 77.45/76.40/
            # 77.50 over model seeds 0/1/2, and no variant tried moves that by more than its noise (75.75-78.00)
-           params={"lm": "run-lm", "pool_embeddings": True, "gradual_unfreezing": False, "max_len": 256,
-                   "truncate": "head+tail", "epochs": 4},
+           # (pooled embeddings, no gradual unfreezing, head+tail, max_len 256, 4 epochs: the kind's defaults)
+           params={"lm": "run-lm"},
            anchor="rnn", default=False, validate=False),
 ]}
 

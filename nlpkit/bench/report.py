@@ -69,6 +69,8 @@ def table_rows(results: dict) -> list[dict]:
             "status": "" if done else r["status"],
             "accuracy": _pct(r.get("accuracy")) if done else "",
             "macro_f1": _pct(r.get("macro_f1")) if done else "",
+            "ece": _num(r.get("ece"), "{:.3f}") if done and r.get("ece") is not None else "",
+            "ece_raw": _num(r["uncalibrated"]["ece"], "{:.3f}") if done and r.get("uncalibrated") else "",
             "reference": f"{ref['accuracy']:.2f}" if ref else NONE_PUBLISHED,
             "reference_label": ref["label"] if ref else "",
             "delta": f"{delta:+.2f}" if delta is not None else "",
@@ -91,6 +93,8 @@ COLUMNS = [  # key, header
     ("macro_f1", "macro-F1 %"),
     ("reference", "published %"),
     ("delta", "Δ"),
+    ("ece", "ECE"),  # expected calibration error of the probabilities it reports (15 bins), after its calibrator
+    ("ece_raw", "ECE uncalibrated"),
     ("train_s", "train s"),
     ("docs_s", "docs/s"),
     ("peak_mb", "peak MB"),
@@ -229,7 +233,10 @@ def render_markdown(results: dict) -> str:
     out += ["", "Columns: accuracy and macro-F1 on the test records; "
             + ("published = the figure of the row's own family (none published: no figure of that family on this "
                "corpus); Δ = accuracy minus it; " if has_references(results) else "")
-            + "train s = wall time of the `fit` that was tested; docs/s = test records per second of "
+            + "ECE = expected calibration error of the reported probabilities on test (15 equal-width bins of the "
+            "top-class probability, weighted by count), after the row's calibrator (fitted on the validation split; "
+            "the report.html reliability diagrams show each bin), and before it (ECE uncalibrated); "
+            "train s = wall time of the `fit` that was tested; docs/s = test records per second of "
             "`predict_proba`; peak MB = peak resident memory of the method's own process (data included); "
             "weights = numbers stored in the saved model; train/test = records trained on and tested on.", "",
             "Every figure, the seeds, library versions and data fingerprints: `results.json`. "
@@ -321,19 +328,25 @@ def plot_accuracy_vs_time(results: dict) -> str | None:
     return svg(fig)
 
 
-def plot_confusions(results: dict) -> str | None:
+def _panels(n: int, height: float, extra: float):
+    """A figure of `n` small panels, four to a row (the unused ones hidden): (figure, the n axes)."""
     from matplotlib.figure import Figure
 
+    cols = min(4, n)
+    rows = (n + cols - 1) // cols
+    fig = Figure(figsize=(2.8 * cols, height * rows + extra), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def plot_confusions(results: dict) -> str | None:
     done = _done(results)
     if not done:
         return None
-    cols = min(4, len(done))
-    rows = (len(done) + cols - 1) // cols
-    fig = Figure(figsize=(2.8 * cols, 2.6 * rows + 0.3), layout="constrained")
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for ax in axes.flat[len(done):]:
-        ax.set_visible(False)
-    for ax, r in zip(axes.flat, done):
+    fig, axes = _panels(len(done), 2.6, 0.3)
+    for ax, r in zip(axes, done):
         matrix = r["test"]["confusion"]["matrix"]
         labels = r["test"]["confusion"]["labels"]
         total = max(1, sum(map(sum, matrix)))
@@ -348,6 +361,34 @@ def plot_confusions(results: dict) -> str | None:
         ax.set_ylabel("true", fontsize=8, labelpad=0)
         ax.set_title(r["method"], fontsize=9)
     fig.suptitle("Confusion matrices (test)", fontsize=10)
+    return svg(fig)
+
+
+def plot_reliability(results: dict) -> str | None:
+    """A reliability diagram per row: accuracy against mean confidence in each of the 15 bins of the top-class
+    probability, calibrated (bars) and uncalibrated (points); a calibrated row's bars follow the diagonal."""
+    done = [r for r in _done(results) if r.get("reliability")]
+    if not done:
+        return None
+    fig, axes = _panels(len(done), 2.7, 0.5)
+    for ax, r in zip(axes, done):
+        bins = [b for b in r["reliability"] if b["n"]]
+        width = bins[0]["hi"] - bins[0]["lo"] if bins else 0.0
+        ax.bar([b["lo"] for b in bins], [b["accuracy"] for b in bins], width=width, align="edge", color="#3b6ea8",
+               edgecolor="white", label=f"{r.get('calibration', 'none')}: ECE {r['ece']:.3f}")
+        raw = [b for b in r.get("reliability_uncalibrated") or [] if b["n"]]
+        if raw:
+            ax.plot([b["confidence"] for b in raw], [b["accuracy"] for b in raw], "o", color="#b0413e", markersize=3,
+                    label=f"uncalibrated: ECE {r['uncalibrated']['ece']:.3f}")
+        ax.plot([0, 1], [0, 1], "--", color="#777", linewidth=0.8)
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (top-class probability)", fontsize=7)
+        ax.set_ylabel("accuracy", fontsize=7, labelpad=0)
+        ax.tick_params(labelsize=7)
+        ax.legend(fontsize=6, loc="upper left", frameon=False)
+        ax.set_title(r["method"], fontsize=9)
+    fig.suptitle("Reliability diagrams (test)", fontsize=10)
     return svg(fig)
 
 
@@ -390,6 +431,8 @@ PLOTS = [
     ("accuracy", "Accuracy beside the published figures", plot_accuracy),
     ("time", "Accuracy against train time", plot_accuracy_vs_time),
     ("confusion", "Confusion matrices", plot_confusions),
+    ("reliability", "Reliability diagrams: accuracy against confidence, per bin of the top-class probability",
+     plot_reliability),
     ("learning", "Learning curves", plot_learning_curves),
 ]
 

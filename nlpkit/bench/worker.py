@@ -175,14 +175,20 @@ def run(spec: dict, emit) -> dict:
         trained = train_model(spec["kind"], params, everything, None, seed=seed, valid_fraction=0, on_phase=on_phase,
                               progress=True)
     model = trained.model
+    if trained is not validated and validated is not None:
+        # the calibrator fitted on the validation split's predictions of the validated fit serves the refit
+        # (scikit-learn's CalibratedClassifierCV with ensemble=False does the same over k folds)
+        model.calibration_ = validated.model.calibration_
     test = dataset("test", records["test"], settings.get("test_limit"))
 
     emit("predict")  # the one time this method touches the test split
     started = time.perf_counter()
-    probs = np.asarray(model.predict_proba(test.records))
+    raw = np.asarray(model.predict_proba(test.records, calibrated=False), dtype=np.float64)
+    probs = model.calibration_.apply(raw) if model.calibration_ is not None else raw
     predict_seconds = time.perf_counter() - started
     predictions = [model.labels_[i] for i in probs.argmax(axis=1)]
     metrics = classification_metrics(test.labels, predictions, model.labels_)
+    calibration = calibration_report(model, raw, probs, test.labels)
 
     emit("save")
     model_dir = Path(spec["model_dir"])
@@ -190,6 +196,7 @@ def run(spec: dict, emit) -> dict:
     vectors = spec.get("vectors")
     note = describe_training(settings, sizes, trained.n_train, len(test), validated is not None,
                              trained is not validated)
+    note += "; " + differs_from_defaults(spec["kind"], spec["params"])
     if vectors:
         note += (f"; embeddings from the run's Word2Vec vectors ({vectors['params']['dim']}d, trained once in "
                  f"{vectors['seconds']:,.0f} s on {vectors_sources(vectors)} records)")
@@ -209,6 +216,7 @@ def run(spec: dict, emit) -> dict:
         "macro_f1": metrics["macro_f1"],
         "valid_accuracy": validated.metrics.get("accuracy") if validated is not None else None,
         "test": metrics,
+        **calibration,
         "train_seconds": round(trained.fit_seconds, 3),  # the fit of the model that was tested
         "valid_fit_seconds": round(validated.fit_seconds, 3) if validated is not None and trained is not validated else None,
         "vectors_seconds": vectors["seconds"] if vectors else None,  # trained once, shared by the rows using them
@@ -221,6 +229,37 @@ def run(spec: dict, emit) -> dict:
         "model_dir": str(model_dir),
         "data_fingerprint": trained.fingerprint,
         "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def differs_from_defaults(kind: str, params: dict) -> str:
+    """What the row sets beyond the kind's own defaults (the validated settings), for its note."""
+    from nlpkit.models.training import kind_parameters
+
+    defaults = {name: p.default for name, p in kind_parameters(kind).items()}
+    changed = {name: value for name, value in params.items()
+               if json.dumps(defaults.get(name, ...), default=str) != json.dumps(value, default=str)}
+    if not changed:
+        return "the kind's default settings"
+    return "beyond the kind's defaults: " + ", ".join(f"{name}={value}" for name, value in changed.items())
+
+
+def calibration_report(model, raw, probs, labels) -> dict:
+    """The row's ECE, Brier score and log-loss on test, before and after its calibrator, and the
+    reliability bins of both (the report's reliability diagram)."""
+    from nlpkit.models.evaluation import classification_metrics, probability_metrics, reliability_bins
+
+    index = {label: i for i, label in enumerate(model.labels_)}
+    y = [index[label] for label in labels]
+    after, before = probability_metrics(probs, y), probability_metrics(raw, y)
+    raw_accuracy = classification_metrics(labels, [model.labels_[i] for i in raw.argmax(axis=1)], model.labels_)["accuracy"]
+    calibrator = model.calibration_
+    return {
+        "calibration": calibrator.method if calibrator is not None else "none",
+        "ece": after["ece"], "brier": after["brier"], "log_loss": after["log_loss"],
+        "uncalibrated": {**before, "accuracy": raw_accuracy},
+        "reliability": reliability_bins(probs, y),
+        "reliability_uncalibrated": reliability_bins(raw, y),
     }
 
 

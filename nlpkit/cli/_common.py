@@ -99,6 +99,18 @@ def run_stage(stage: Stage, stream: RunOptions, name: str | None = None,
     return report
 
 
+def run_counting(stage: Stage, stream: RunOptions, name: str, counts: Callable[[dict], bool]) -> int:
+    """Run a built stage (as run_stage) and return how many output records `counts` is true of."""
+    writers: list[io.CountingWriter] = []
+
+    def counting_writer(out, **options):
+        writers.append(io.CountingWriter(io.make_writer(stream.output_format, out, **options), counts))
+        return writers[-1]
+
+    run_stage(stage, stream, name=name, writer_factory=counting_writer)
+    return sum(w.count for w in writers)
+
+
 def report_skipped(line: str | None) -> None:
     if line:
         click.echo(line, err=True)

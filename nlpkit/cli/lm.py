@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from nlpkit.cli._common import run_stage, stage_options, verbose
+from nlpkit.cli._common import run_counting, run_stage, stage_options, verbose
 from nlpkit.cli._params import declared_options
 from nlpkit.device import DEVICE_HELP
 from nlpkit.lm.stages import GenerateOptions, PerplexityOptions
@@ -166,22 +166,14 @@ def generate(stream, **options):
       nlpkit lm generate --model models/lm --prompt "the acting was" --strategy beam --beam-width 5
       nlpkit lm generate --model models/lm --strategy sample --temperature 0.8 --top-k 40 prompts.jsonl
     """
-    from nlpkit import io
-    from nlpkit.lm.stages import CountingWriter, generate_one
+    from nlpkit.lm.stages import generate_one
     from nlpkit.stages import build_stage
 
     stage = build_stage("lm generate", field=stream.field, **options)
     if options["prompt"] is not None and not stream.inputs:
         truncated = generate_one(stage, stream.output, stream.output_format)
     else:
-        writers = []
-
-        def counting_writer(out, **options):
-            writers.append(CountingWriter(io.make_writer(stream.output_format, out, **options)))
-            return writers[-1]
-
-        run_stage(stage, stream, name="lm generate", writer_factory=counting_writer)
-        truncated = sum(w.truncated for w in writers)
+        truncated = run_counting(stage, stream, "lm generate", lambda r: bool(r.get("prompt_truncated")))
     if truncated:
         click.echo(f"lm generate: {truncated:,} prompt(s) longer than the model's context kept their last tokens "
                    "(see the prompt_truncated field)", err=True)

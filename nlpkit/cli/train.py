@@ -13,10 +13,11 @@ from __future__ import annotations
 import click
 
 from nlpkit.cli._params import declared_options
+from nlpkit.decisions import TrainCalibration
 from nlpkit.models.options import ModelOptions
 
 # Options that steer the run itself; every other option is a model parameter.
-GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction")
+GENERAL = ("model", "train", "valid", "output", "seed", "field", "label_field", "valid_fraction", "calibrate")
 
 
 def _kinds() -> list[str]:
@@ -46,9 +47,10 @@ model_options = declared_options(ModelOptions)
 @click.option("--field", default="text", show_default=True, help="Record field that holds the text.")
 @click.option("--label-field", default="label", show_default=True, help="Record field that holds the label.")
 @click.option("--valid-fraction", type=click.FloatRange(0, 1, max_open=True), default=0.1, show_default=True, help="Slice held out for validation when --valid is absent (0: none).")
+@declared_options(TrainCalibration)
 @model_options
 @click.pass_context
-def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, **options):
+def train(ctx, model, train, valid, output, seed, field, label_field, valid_fraction, calibrate, **options):
     """Train a classifier on labelled records and save it as a model directory.
 
     Model options apply only to the kinds that take them; an option a kind
@@ -80,7 +82,7 @@ def train(ctx, model, train, valid, output, seed, field, label_field, valid_frac
 
     try:
         result = train_model(model, params, train, valid, field=field, label_field=label_field, seed=seed,
-                             valid_fraction=valid_fraction, on_phase=on_phase, progress=show)
+                             valid_fraction=valid_fraction, on_phase=on_phase, progress=show, calibrate=calibrate)
     except ParamError as e:
         raise click.UsageError(f"{_flag(ctx, e.name)} does not apply to --model {model}") from None
     save_trained(result, output, field=field, label_field=label_field, seed=seed)

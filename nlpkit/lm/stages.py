@@ -11,7 +11,6 @@ from pathlib import Path
 
 from nlpkit.device import device_param, threads_param
 from nlpkit.errors import RecordError, UsageError
-from nlpkit.io import Writer
 from nlpkit.lm.decoding import Decoding
 from nlpkit.params import FLAG, nested, param
 from nlpkit.records import Record
@@ -111,21 +110,6 @@ class PerplexityStage(_LMStage):
         scores = self._model.score(records, self.field, batch_size=self.batch_size)
         return [{**record, "perplexity": round(perplexity(nll, n), 4), "lm_tokens": n}
                 for record, (nll, n) in zip(records, scores)]
-
-
-class CountingWriter(Writer):
-    """Passes records to another writer, counting those whose prompt was truncated."""
-
-    def __init__(self, inner: Writer):
-        self.inner, self.truncated = inner, 0
-
-    def write(self, records) -> None:
-        records = list(records)
-        self.truncated += sum(1 for r in records if r.get("prompt_truncated"))
-        self.inner.write(records)
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def generate_one(stage: GenerateStage, output: str, output_format: str) -> int:

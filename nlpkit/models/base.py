@@ -13,6 +13,7 @@ Records in, records out: ``fit`` and ``predict_proba`` take lists of records
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import time
@@ -44,6 +45,29 @@ class Classifier:
     required_files: tuple[str, ...] = ()
 
     labels_: list[str]
+    #: what ``train --calibrate auto`` fits (nlpkit.models.calibration): sigmoid (Platt) for the kinds whose
+    #: scores are margins or not trained on a log-loss; the softmax-trained kinds set "temperature"
+    auto_calibration: str = "sigmoid"
+    #: the fitted calibrator (nlpkit.models.calibration.Calibrator) its predict_proba applies, or None
+    calibration_: Any = None
+
+    def __init_subclass__(cls, **kwargs):
+        """A kind's own ``predict_proba`` gives raw scores; wrapped here, once per class that defines one,
+        it returns them through the model's calibrator (``calibrated=False``: the raw ones). This is the one
+        place probabilities come out of a model, whatever reads them (predict, serve, evaluate, bench)."""
+        super().__init_subclass__(**kwargs)
+        raw = cls.__dict__.get("predict_proba")
+        if raw is None or getattr(raw, "calibrates", False):
+            return
+
+        @functools.wraps(raw)
+        def predict_proba(self, records, calibrated: bool = True):
+            probs = raw(self, records)
+            calibrator = self.calibration_ if calibrated else None
+            return probs if calibrator is None else calibrator.apply(probs)
+
+        predict_proba.calibrates = True  # type: ignore[attr-defined]
+        cls.predict_proba = predict_proba  # type: ignore[method-assign]
 
     def fit(self, records: Sequence[dict], labels: Sequence[str], valid: tuple[Sequence[dict], Sequence[str]] | None = None):
         raise NotImplementedError
@@ -53,8 +77,10 @@ class Classifier:
         raise NotImplementedError
 
     def predict(self, records: Sequence[dict]) -> list[str]:
-        probs = self.predict_proba(records)
-        return [self.labels_[i] for i in np.argmax(probs, axis=1)]
+        """The predicted labels: the argmax of the probabilities, or the saved threshold's decision."""
+        from nlpkit.decisions import decide
+
+        return [self.labels_[i] for i in decide(self.predict_proba(records), self.labels_)]
 
     def get_params(self) -> dict[str, Any]:
         """The ``__init__`` parameters, JSON-serialisable (scikit-learn's convention)."""
@@ -93,10 +119,13 @@ def _ensure_registry() -> None:
 def save_model(model: Classifier, directory: str | os.PathLike, *, metrics: dict | None = None,
                data_fingerprint: str | None = None, extra: dict | None = None, libraries: Sequence[str] = ()) -> Path:
     """Write `model` and its manifest into `directory`, atomically."""
+    from nlpkit.models.calibration import write_decision_files
+
     directory = Path(directory)
     manifest = model_manifest(model, metrics=metrics, data_fingerprint=data_fingerprint, extra=extra, libraries=libraries)
     with AtomicDirectory(directory) as tmp:
         model.save_weights(tmp)
+        manifest.update(write_decision_files(model, tmp))
         write_json(tmp / MANIFEST, seal(tmp, manifest, MANIFEST))
     return directory
 
@@ -142,8 +171,12 @@ def load_model(directory: str | os.PathLike) -> Classifier:
     manifest = read_manifest(directory)
     cls = model_class(manifest["kind"])
     validate_classifier_manifest(directory, manifest, cls)
+    from nlpkit.models.calibration import attach_decision_files
+
     try:
-        return cls.load_weights(directory, manifest)
+        model = cls.load_weights(directory, manifest)
+        attach_decision_files(model, directory)  # calibration.json, threshold.json: sealed above like the rest
+        return model
     except NlpkitError:
         raise
     except Exception as e:

@@ -49,7 +49,7 @@ def load_checkpoint(name: str, **model_kwargs):
 class BertClassifier(NeuralClassifier):
     kind = "bert"
     libraries = ("torch", "transformers", "tokenizers", "safetensors")
-    # without tokenizer.json transformers falls back to a default tokenizer: every text scored alike (issue 15)
+    # without tokenizer.json transformers falls back to a default tokenizer: every text scored alike
     required_files = tuple(f"{TRANSFORMER}/{name}" for name in ("config.json", "model.safetensors", "tokenizer.json"))
 
     checkpoint: str | None = None

@@ -44,7 +44,7 @@ def fasttext_line(record: dict, lowercase: bool = True) -> str:
         if not isinstance(text, str):
             raise RecordError("record has neither 'tokens' nor a string 'text' field")
         words = record_words(text.lower() if lowercase else text)
-    # a word that starts with __label__ would be read by fastText as one more label (issue 15): escape it
+    # a word that starts with __label__ would be read by fastText as one more label: escape it
     return " ".join("_" + w if w.startswith(LABEL_PREFIX) else w for word in words for w in word.split())
 
 
@@ -145,14 +145,19 @@ def _pretrained_vectors_file(spec, path: str, lowercase: bool) -> dict:
 
 class FastTextClassifier(Classifier):
     kind = "fasttext"
+    auto_calibration = "temperature"  # a softmax trained on the log-loss, as the neural kinds
     required_files = (BIN_FILE,)
     libraries = ("fasttext-modern",)
 
-    def __init__(self, ngrams=(1, 2), dim=50, epochs=20, lr=0.1, min_count=1, bucket=500_000,
+    # full IMDb's validation slice chose bigrams, 40 epochs at lr 0.1 (500k buckets); on a few hundred reviews
+    # those barely move the model, and unigrams, 50 epochs at lr 0.5, 100k buckets do (docs/benchmarks.md)
+    size_rules = {"ngrams": ([1, 1], [1, 2]), "epochs": (50, 40), "lr": (0.5, 0.1), "bucket": (100_000, 500_000)}
+
+    def __init__(self, ngrams=None, dim=50, epochs=None, lr=None, min_count=1, bucket=None,
                  lowercase=True, threads=1, seed=0, vectors=None):
-        if int(ngrams[0]) != 1:
+        if ngrams is not None and int(ngrams[0]) != 1:
             raise ValueError("fastText uses all word n-grams from 1 to N: give --ngrams 1,N (or N)")
-        self.ngrams = [int(n) for n in ngrams]
+        self.ngrams = None if ngrams is None else [int(n) for n in ngrams]
         self.dim = dim
         self.epochs = epochs
         self.lr = lr
@@ -164,6 +169,9 @@ class FastTextClassifier(Classifier):
         self.vectors = vectors
 
     def fit(self, records, labels, valid=None):
+        from nlpkit.scaling import resolve_sized
+
+        resolve_sized(self, len(records))
         self.labels_ = sorted(set(labels))
         index = {label: i for i, label in enumerate(self.labels_)}
         fd, path = tempfile.mkstemp(prefix="nlpkit-fasttext-", suffix=".txt")
@@ -207,7 +215,7 @@ class FastTextClassifier(Classifier):
         # fastText clips probabilities at 1e-5 in its output: renormalise rows to sum to one
         with np.errstate(invalid="ignore", divide="ignore"):
             probs = probs / probs.sum(axis=1, keepdims=True)
-        if not np.isfinite(probs).all():  # a cut .bin can load and give NaN scores (issue 15)
+        if not np.isfinite(probs).all():  # a cut .bin can load and give NaN scores
             raise ModelError(f"{BIN_FILE}: the fastText model gives NaN scores: the file is damaged")
         return probs
 

@@ -22,12 +22,14 @@ class NBSVM(LinearTextClassifier):
     kind = "nbsvm"
     method = "bow"
     binary = True  # the vectorizer counts presence, as in the paper
+    # uni+bi+trigrams as Mesnil et al. 2015 on full data; 1-2-grams below nlpkit.scaling.SMALL_TRAIN
+    size_rules = {"ngrams": ([1, 2], [1, 3])}
 
-    def __init__(self, ngrams=(1, 2), max_features=None, min_df=1, max_df=1.0, analyzer="word",
+    def __init__(self, ngrams=None, max_features=None, min_df=1, max_df=1.0, analyzer="word",
                  C=1.0, alpha=1.0, beta=0.25, classifier="svm", max_iter=1000, seed=0):
         if classifier not in ("svm", "lr"):
             raise ValueError(f"classifier must be 'svm' or 'lr', not {classifier!r}")
-        self.ngrams = [int(n) for n in ngrams]
+        self.ngrams = None if ngrams is None else [int(n) for n in ngrams]
         self.max_features = max_features
         self.min_df = min_df
         self.max_df = max_df

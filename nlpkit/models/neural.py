@@ -51,6 +51,7 @@ class NeuralClassifier(TrainLoopParams, Classifier):
     show_progress = False
     #: libraries whose versions go into the manifest
     libraries = ("torch",)  # (not annotated: a dataclass would make it a parameter)
+    auto_calibration = "temperature"  # trained on a softmax log-loss: one temperature fixes its confidence
 
     def get_params(self):
         # the run-only parameters stay out of the manifest, so that a model trained on a GPU loads anywhere

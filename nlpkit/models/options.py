@@ -61,9 +61,9 @@ class ModelOptions:
     # --- from a pretrained language model: lm-lstm, lm-transformer ---
     lm: str | None = param(None, reads_disk=True, metavar="DIR", help="Language model to start from: a directory of nlpkit lm train (lm-lstm, lm-transformer).")
     concat_pooling: bool | None = param(None, style=SWITCH, help="Text vector [last, max, mean] over the states, else the last state (lm-lstm, lm-transformer; default on).")
-    pool_embeddings: bool | None = param(None, style=SWITCH, help="Add the word embeddings' max and mean over time to the text vector, as ELMo reads its token layer (lm-lstm, lm-transformer; default off).")
+    pool_embeddings: bool | None = param(None, style=SWITCH, help="Add the word embeddings' max and mean over time to the text vector, as ELMo reads its token layer (lm-lstm, lm-transformer; default on for lm-lstm, off for lm-transformer).")
     discriminative_lr: bool | None = param(None, style=SWITCH, help="Each lower layer group learns 2.6x slower (lm-lstm, lm-transformer; default on).")
-    gradual_unfreezing: bool | None = param(None, style=SWITCH, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default on).")
+    gradual_unfreezing: bool | None = param(None, style=SWITCH, help="Unfreeze one layer group per epoch from the top (lm-lstm, lm-transformer; default off for lm-lstm, on for lm-transformer).")
     slanted_triangular: bool | None = param(None, style=SWITCH, help="Slanted triangular learning rate, else constant (lm-lstm, lm-transformer; default on).")
     # --- embeddings: w2v-lr ---
     pool: str | None = param(None, choices=("mean", "tfidf"), help="Document vector from word vectors: their mean or TF-IDF-weighted mean (w2v-lr; --vectors chooses the vectors, default glove-6b-50d).")

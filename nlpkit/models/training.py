@@ -168,17 +168,26 @@ def train_model(
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     on_phase: Callable[[str], None] | None = None,
     progress: bool = False,
+    calibrate: str = "auto",
 ) -> TrainResult:
     """Fit `kind` on `train` (a path or a Dataset) and score it on the validation data.
 
     Without `valid`, a seeded stratified `valid_fraction` of `train` is held out
     (and not fitted on); `valid_fraction=0` fits on everything and skips validation.
     `progress` lets a kind with a training loop show its progress on stderr.
+    `calibrate` (nlpkit.models.calibration.METHODS) fits a calibrator of the probabilities on the
+    validation data after the fit; ``auto`` is the kind's choice, and is skipped when there is no
+    validation data (a named method then is an error, raised before the fit).
     """
+    from nlpkit.models import calibration
     from nlpkit.models.evaluation import classification_metrics
 
     say = on_phase or (lambda message: None)
     model = build_model(kind, params, seed)  # before reading: a bad parameter fails fast
+    calibration.resolve_method(calibrate, model)
+    if calibrate not in ("auto", "none") and valid is None and valid_fraction <= 0:
+        raise calibration.CalibrationError(
+            f"--calibrate {calibrate} needs held-out records: give --valid FILE or a --valid-fraction above 0")
     if hasattr(model, "show_progress"):
         model.show_progress = progress
     train_data = train if isinstance(train, Dataset) else None
@@ -204,6 +213,9 @@ def train_model(
     fit_seconds = time.perf_counter() - started
 
     metrics: dict = {}
+    if valid_data is not None and calibrate != "none":
+        say(f"calibrating on {len(valid_data):,} records")
+        calibration.calibrate(model, valid_data.records, valid_data.labels, calibrate, source=valid_data.source)
     if valid_data is not None:
         say(f"validating on {len(valid_data):,} records")
         metrics = classification_metrics(valid_data.labels, model.predict(valid_data.records), model.labels_)

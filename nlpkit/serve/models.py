@@ -44,7 +44,10 @@ class ServedModel:
 
     @property
     def labels(self) -> list[str]:
-        return list(self.model.labels_)
+        """The model's labels, with the decision threshold its directory saved (prediction_record applies it)."""
+        from nlpkit.decisions import Labels
+
+        return Labels(self.model.labels_)
 
     @property
     def neural(self) -> bool:
