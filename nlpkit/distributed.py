@@ -42,7 +42,7 @@ from typing import Any
 from nlpkit import io
 from nlpkit.errors import InputError, NlpkitError, ResourceMissing, UsageError
 from nlpkit.runner import RunOptions, RunReport, process_batch
-from nlpkit.stage import Stage
+from nlpkit.stage import Stage, flatten
 
 RAY_INSTALL = "pip install 'nlpkit[ray]'"
 SUCCESS_MARKER = "_SUCCESS"
@@ -375,8 +375,9 @@ class StageWorker:
             if i in failed_at:
                 failures.append([locations[i], record.get("id"), failed_at[i]])
             elif output is not None:
-                good.append(output)
-                good_locations.append(locations[i])
+                passages = flatten([output])  # a chunked record is several
+                good.extend(passages)
+                good_locations.extend([locations[i]] * len(passages))
         if self.sink is None:  # a later map step takes the records as they are
             payload = b"".join(io.dumps(r) + b"\n" for r in good)
         else:

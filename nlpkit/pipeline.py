@@ -21,7 +21,7 @@ from typing import Any
 
 from nlpkit.errors import RecordError, UsageError
 from nlpkit.io import Record
-from nlpkit.stage import Stage
+from nlpkit.stage import Expanded, Stage, expansion, flatten
 
 
 class Pipeline(Stage):
@@ -55,6 +55,7 @@ class Pipeline(Stage):
         self._seconds = {name: 0.0 for name in self.names}
 
     def process(self, records: list[Record]) -> list[Record]:
+        counts: list[int] | None = None  # records now held per input record, once a stage split some (chunk)
         for name, stage in self.stages:
             started = time.perf_counter()
             try:
@@ -64,7 +65,13 @@ class Pipeline(Stage):
                 raise RecordError(f"{name}: {e}") from None
             finally:
                 self._seconds[name] += time.perf_counter() - started
-        return records
+            split = expansion(records)
+            if split is not None:
+                records = flatten(records)
+                counts = split if counts is None else _regroup(split, counts, sum)
+        if counts is None:
+            return records
+        return [Expanded(group) for group in _regroup(records, counts, list)]
 
     @property
     def stage_seconds(self) -> dict[str, float]:
@@ -83,6 +90,15 @@ class Pipeline(Stage):
 
     def __repr__(self) -> str:
         return f"Pipeline({' | '.join(self.names)})"
+
+
+def _regroup(items: list, counts: list[int], combine) -> list:
+    """`items` cut into consecutive groups of `counts`, each group combined (`sum`, `list`)."""
+    out, at = [], 0
+    for n in counts:
+        out.append(combine(items[at:at + n]))
+        at += n
+    return out
 
 
 def _unique_names(stages: Sequence[tuple[str, Stage]]) -> list[tuple[str, Stage]]:

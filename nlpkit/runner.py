@@ -41,7 +41,7 @@ from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, Usa
 from nlpkit.files import AtomicFile
 from nlpkit.io import BadInput, Item, Record, Writer, batched
 from nlpkit.records import Skipped
-from nlpkit.stage import Stage
+from nlpkit.stage import Stage, flatten
 
 EXECUTORS = ("local", "ray")
 # executors beyond this machine, as "module:function" imported when chosen (Ray builds on this
@@ -272,7 +272,7 @@ def drive(
                 report.records_out += len(good)
                 raise InputError(location, failed[i])
             if out is not None:
-                good.append(out)
+                good.extend(flatten([out]))
         write(good)
         report.records_out += len(good)
 

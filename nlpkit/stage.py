@@ -36,7 +36,11 @@ class Stage:
         """Load models and data. Called once per process, before the first batch."""
 
     def process(self, records: list[Record]) -> list[Record]:
-        """Return one new record per input record, in order."""
+        """Return one new record per input record, in order.
+
+        A stage that splits a record (``chunk``) returns an :class:`Expanded` list of
+        records in its place (possibly empty); the runner writes them in order.
+        """
         return [self.process_record(r) for r in records]
 
     def process_record(self, record: Record) -> Record:
@@ -53,11 +57,33 @@ class Stage:
         """Library use: ``for r in CleanStage()(records): ...`` (stops on the first bad record)."""
         self.ensure_setup()
         for batch in _chunks(records, self.batch_size):
-            yield from self.process(batch)
+            yield from flatten(self.process(batch))
 
     def __getstate__(self):
         # Loaded state (attributes starting with "_") stays behind: each process sets up its own.
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+class Expanded(list):
+    """The records one input record became, returned by :meth:`Stage.process` in that record's place."""
+
+
+def flatten(outputs: Iterable[Record | None]) -> list[Record]:
+    """Records as they are written: each :class:`Expanded` in place of the one it stands for, None left out."""
+    out: list[Record] = []
+    for record in outputs:
+        if isinstance(record, Expanded):
+            out.extend(record)
+        elif record is not None:
+            out.append(record)
+    return out
+
+
+def expansion(outputs: list[Record]) -> list[int] | None:
+    """How many records each output stands for (see :class:`Expanded`), or None when each is one."""
+    if not any(isinstance(r, Expanded) for r in outputs):
+        return None
+    return [len(r) if isinstance(r, Expanded) else 1 for r in outputs]
 
 
 def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:

@@ -185,21 +185,10 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> dict:
         warnings.simplefilter("ignore")
         torch.onnx.export(graph, example, str(tmp / ONNX_FILE), input_names=names, output_names=["logits"],
                           dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=OPSET, dynamo=False)
-        fused = _fuse_transformer(tmp / ONNX_FILE, module.config) if manifest["kind"] == "bert" else None
+        fused = fuse_transformer(tmp / ONNX_FILE, module.config) if manifest["kind"] == "bert" else None
         files = [ONNX_FILE]
         if quantize == "int8":
-            import logging
-
-            import onnx
-            from onnxruntime.quantization import QuantType, quantize_dynamic
-
-            logging.disable(logging.WARNING)  # its advice to "pre-process" is printed on the root logger
-            try:
-                # fused ops (com.microsoft domain) have no inferred output types: say they are float
-                quantize_dynamic(str(tmp / ONNX_FILE), str(tmp / ONNX_INT8_FILE), weight_type=QuantType.QInt8,
-                                 extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
-            finally:
-                logging.disable(logging.NOTSET)
+            quantize_onnx_int8(tmp / ONNX_FILE, tmp / ONNX_INT8_FILE)
             files.append(ONNX_INT8_FILE)
         info = {
             "kind": manifest["kind"], "opset": OPSET, "inputs": names, "outputs": ["logits"], "files": files, "fused": fused,
@@ -210,7 +199,23 @@ def export_onnx(model_dir: str | Path, quantize: str | None = None) -> dict:
     return info
 
 
-def _fuse_transformer(path: Path, config) -> dict[str, int]:
+def quantize_onnx_int8(source: Path, dest: Path) -> None:
+    """onnxruntime's dynamic int8 quantization of an exported graph (weights int8, activations float)."""
+    import logging
+
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    logging.disable(logging.WARNING)  # its advice to "pre-process" is printed on the root logger
+    try:
+        # fused ops (com.microsoft domain) have no inferred output types: say they are float
+        quantize_dynamic(str(source), str(dest), weight_type=QuantType.QInt8,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def fuse_transformer(path: Path, config) -> dict[str, int]:
     """onnxruntime's BERT graph fusions (attention, embedding and skip layer norms, GELU), in place;
     returns how many of each it made."""
     from onnxruntime.transformers import optimizer
@@ -236,12 +241,14 @@ def _logits_only(module):
     return LogitsOnly(module)
 
 
-def OnnxModule(path: str | Path, returns_output_object: bool):
+def OnnxModule(path: str | Path, returns_output_object: bool, output: str = "logits",
+               inputs: tuple[str, ...] = ("input_ids", "lengths", "attention_mask")):
     """An ONNX Runtime session behind a torch module's call, so the model's predict loop runs it unchanged.
 
     The recurrent kinds call ``module(input_ids, lengths, attention_mask)`` and get
     logits; BERT calls ``module(input_ids=..., attention_mask=...)`` and reads
-    ``.logits`` (``returns_output_object``).
+    ``.logits`` (``returns_output_object``). `output` names the graph's output to return
+    (the sentence encoder's is ``embedding``), `inputs` the order of positional arguments.
     """
     import onnxruntime as ort
     import torch
@@ -256,12 +263,12 @@ def OnnxModule(path: str | Path, returns_output_object: bool):
     wanted = [i.name for i in session.get_inputs()]  # the exporter drops inputs a graph never reads
 
     class _OnnxModule(nn.Module):
-        positional = ("input_ids", "lengths", "attention_mask")
+        positional = inputs
 
         def forward(self, *args, **kwargs):
             given = {**dict(zip(self.positional, args)), **kwargs}
             feeds = {name: given[name].cpu().numpy() for name in wanted}
-            logits = torch.from_numpy(session.run(["logits"], feeds)[0])
+            logits = torch.from_numpy(session.run([output], feeds)[0])
             if returns_output_object:
                 from types import SimpleNamespace
 

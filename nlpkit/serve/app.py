@@ -192,6 +192,7 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
 
     def run_pipeline(body: RunRequest):
         from nlpkit.runner import process_batch
+        from nlpkit.stage import flatten
 
         with pipeline_lock:
             pipeline = pipelines.get(body.pipeline)
@@ -213,7 +214,7 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
         if failures:
             i, problem = failures[0]
             raise HttpError(422, f"records[{i}]: {problem}")
-        return {"records": outputs}
+        return {"records": flatten(outputs)}
 
     # ------------------------------------------------------------------ information
 
