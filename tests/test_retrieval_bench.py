@@ -116,3 +116,98 @@ def test_beir_errors_are_one_line(tmp_path):
     (directory / "queries.jsonl").write_text('{"_id": "q1"}\n')
     with pytest.raises(InputError, match=r"queries.jsonl:1: a query needs '_id' and a string 'text'"):
         beir.open_beir(directory).queries()
+
+
+# --------------------------------------------------------------------------- bench retrieval
+
+AG_NEWS = [  # (title as the query, description as its document), after the AG News retrieval set's layout
+    ("Stocks rally as oil prices fall", "Wall Street shares climbed on Tuesday as crude oil prices dropped sharply."),
+    ("Phelps wins fifth gold", "Michael Phelps won his fifth gold medal at the Athens Olympics in the pool."),
+    ("New chip doubles speed", "Intel unveiled a processor that runs twice as fast as its predecessor."),
+    ("Talks on nuclear program stall", "Negotiators said no agreement on Iran's nuclear program was near."),
+    ("Storm hits Florida coast", "Hurricane Frances battered Florida with heavy rain and strong winds."),
+    ("Google shares debut", "Shares of Google rose in their first day of trading on the Nasdaq market."),
+    ("Red Sox beat Yankees", "Boston defeated New York in a dramatic baseball game at Fenway Park."),
+    ("Mars rover finds water signs", "NASA said its rover found rocks that formed in water on Mars."),
+    ("Airline files for bankruptcy", "US Airways sought court protection from creditors for the second time."),
+    ("Election campaign heats up", "President Bush and Senator Kerry traded attacks ahead of the vote."),
+    ("Microsoft patches Windows flaw", "Microsoft released a security update for a serious Windows bug."),
+    ("Oil hits record high", "Crude oil futures reached a record price above 50 dollars a barrel."),
+]
+
+
+def small_beir(tmp_path, name="beir"):
+    from conftest import write_jsonl
+
+    directory = tmp_path / name
+    (directory / "qrels").mkdir(parents=True)
+    write_jsonl(directory / "corpus.jsonl", [{"_id": f"d{i}", "title": "", "text": d} for i, (_, d) in enumerate(AG_NEWS)])
+    write_jsonl(directory / "queries.jsonl", [{"_id": f"q{i}", "text": q} for i, (q, _) in enumerate(AG_NEWS)])
+    (directory / "qrels" / "test.tsv").write_text(
+        "query-id\tcorpus-id\tscore\n" + "".join(f"q{i}\td{i}\t1\n" for i in range(len(AG_NEWS))))
+    return directory
+
+
+def test_bench_retrieval_bm25_equals_the_metrics_of_its_own_search(invoke, tmp_path):
+    import json
+
+    from nlpkit.retrieval.beir import open_beir
+    from nlpkit.retrieval.index import build_index
+    from nlpkit.retrieval.search import Searcher
+
+    data = small_beir(tmp_path)
+    out = tmp_path / "out"
+    result = invoke("bench", "retrieval", "--data", data, "--rows", "bm25", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    assert "bench retrieval: bm25: nDCG@10" in result.stderr  # progress on stderr
+    results = json.loads((out / "results.json").read_text())
+    [row] = results["rows"]
+    assert set(row) >= {"ndcg@10", "recall@10", "recall@100", "mrr@10", "map@100", "index_build_seconds",
+                        "queries_per_second", "latency_ms", "index_bytes", "queries_scored"}
+    assert row["queries_scored"] == 12 and row["index_bytes"] > 0 and row["latency_ms"]["p50"] > 0
+    # the same figures as nlpkit search's hits scored by the metrics module
+    build_index(((f"c:{i}", r) for i, r in enumerate(open_beir(data).documents())), tmp_path / "index",
+                dense_index="none")
+    queries = open_beir(data).test_queries()
+    hits = Searcher(tmp_path / "index").search(list(queries.values()), k=100, mode="bm25")
+    expected = metrics.evaluate(dict(zip(queries, hits)), open_beir(data).qrels())
+    assert row["ndcg@10"] == round(expected["ndcg@10"], 4) and row["mrr@10"] == round(expected["mrr@10"], 4)
+    report = (out / "report.md").read_text()
+    assert "| bm25 | " + f"{row['ndcg@10']:.4f}" in report and "published" not in report
+    assert '<table>' in (out / "report.html").read_text()
+
+
+def test_bench_retrieval_tune_fusion_scores_hybrid_on_the_other_queries(invoke, tmp_path):
+    import json
+
+    out = tmp_path / "out"
+    # named like a known BEIR set, but not the whole of it: its figures stand beside, marked not comparable
+    result = invoke("bench", "retrieval", "--data", small_beir(tmp_path, "scifact"), "--rows", "bm25,hybrid",
+                    "--tune-fusion", "--out", out)
+    assert result.exit_code == 0, result.stderr
+    results = json.loads((out / "results.json").read_text())
+    bm25, hybrid = results["rows"]
+    tuning = results["tuning"]
+    assert (tuning["validation_queries"], tuning["scored_queries"]) == (4, 8)  # 30% of 12, seeded
+    assert bm25["queries_scored"] == 12 and hybrid["queries_scored"] == 8
+    assert [c["label"] for c in tuning["candidates"]][:5] == ["rrf k=10", "rrf k=30", "rrf k=60", "rrf k=100",
+                                                             "weighted dense=0.0"]
+    assert len(tuning["candidates"]) == 15 and hybrid["fusion"]["label"] == tuning["chosen_label"]
+    report = (out / "report.md").read_text()
+    assert "hybrid is scored only on the other 8" in report
+    assert "| bm25 | " + f"{bm25['ndcg@10']:.4f} | 0.679 |" in report
+    assert "NOT comparable with the published figures" in report
+    assert "BEIR (Thakur et al. 2021" in report
+
+
+def test_bench_retrieval_bad_inputs_are_one_line(invoke, tmp_path):
+    result = invoke("bench", "retrieval", "--data", small_beir(tmp_path), "--rows", "bm25,sparse")
+    assert result.exit_code == 2 and "unknown row sparse; rows: bm25, dense, hybrid, dense-int8" in result.stderr
+    result = invoke("bench", "retrieval", "--data", "no-such-set")
+    assert result.exit_code == 2 and "'no-such-set' is neither a directory nor a known BEIR set (nfcorpus, scifact)" \
+        in result.stderr
+    (tmp_path / "empty").mkdir()
+    result = invoke("bench", "retrieval", "--data", tmp_path / "empty", "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "not a BEIR directory: no corpus.jsonl, queries.jsonl, qrels/test.tsv" in result.stderr
+    assert "Traceback" not in result.stderr

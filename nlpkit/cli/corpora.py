@@ -5,7 +5,7 @@ from nlpkit.cli._common import verbose
 
 @click.group()
 def corpora():
-    """List, inspect, download and import corpora (imdb, sst2, ag_news; the BEIR retrieval sets scifact, nfcorpus).
+    """List, inspect, download and import corpora (imdb, sst2, ag_news, scifact, nfcorpus).
 
     \b
       nlpkit corpora list
