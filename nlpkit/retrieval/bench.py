@@ -307,9 +307,10 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
         searcher = Searcher(directory, device=options.device, quantize=quantize).load(
             "hybrid" if row == "hybrid" else "bm25" if row == "bm25" else "dense")
         if row == "hybrid":
-            say("hybrid: searching BM25 and dense top 100 of every query")
-            bm25_lists, _ = _search_all(searcher, queries, "bm25")
-            dense_lists, _ = _search_all(searcher, queries, "dense")
+            # the bm25 and dense rows' lists when they ran (the same documents, settings and vectors)
+            say("hybrid: BM25 and dense top 100 of every query")
+            bm25_lists = lists.get("bm25") or _search_all(searcher, queries, "bm25")[0]
+            dense_lists = lists.get("dense") or _search_all(searcher, queries, "dense")[0]
             if options.tune_fusion:
                 chosen, table = choose_fusion(bm25_lists, dense_lists, corpus.ids, qrels, validation)
                 tuning = {"share": TUNE_SHARE, "seed": options.seed, "validation_queries": len(validation),

@@ -84,7 +84,8 @@ class HttpError(Exception):
 
 
 def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
-               pipeline_builder: Callable[[str, str], Any] | None = None) -> FastAPI:
+               pipeline_builder: Callable[[str, str], Any] | None = None, indexes: list | None = None) -> FastAPI:
+    """`indexes`: retrieval indexes to search (nlpkit.serve.search)."""
     settings = settings or ServeSettings()
     by_name = {m.name: m for m in served}
     metrics = Metrics()
@@ -129,6 +130,8 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     # ------------------------------------------------------------------ predict
 
     def model_named(name: str | None) -> ServedModel:
+        if name is None and not served:
+            raise HttpError(404, "this server serves no classifier")
         if name is None:
             return served[0]
         if name not in by_name:
@@ -236,8 +239,12 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     async def page():
         from nlpkit.serve.page import render_page
 
-        return HTMLResponse(render_page(served))
+        return HTMLResponse(render_page(served, indexes or []))
 
+    if indexes:
+        from nlpkit.serve.search import install_search
+
+        install_search(app, indexes, settings)
     app.state.metrics = metrics
     return app
 
