@@ -19,8 +19,9 @@ Writes benchmarks/results/retrieval.json (a part run alone updates its own keys)
   bm25 and dense on those same queries. Targets: bm25 within 0.002 nDCG@10 of raw bm25s,
   dense within 0.003 of raw dense, hybrid at least 0.01 above the better single row,
   dense-int8 within 0.01 of dense.
-- speed: documents per second of SentenceTransformer.encode, nlpkit's encoder in fp32 and
-  in int8, at the same batch size (32) and length (256), on the same 600 documents, in
+- speed: documents per second of SentenceTransformer.encode, nlpkit's encoder in fp32, in
+  int8 (torch) and in int8 on ONNX Runtime, at the same batch size (32) and length (256), on
+  the same 600 documents, in
   interleaved rounds (this machine is shared; the median of each is compared). Targets:
   nlpkit fp32 >= 1.0x sentence-transformers; int8 >= 2.5x fp32.
 - hnsw: IMDb passages (benchmarks/_retrieval_passages.py: train, test and unsup reviews cut
@@ -179,10 +180,12 @@ def part_speed() -> dict:
     raw.max_seq_length = MAX_LENGTH
     fp32 = Encoder(batch_size=BATCH, max_tokens=MAX_LENGTH, device="cpu").load()
     int8 = Encoder(batch_size=BATCH, max_tokens=MAX_LENGTH, device="cpu", quantize="int8").load()
+    onnx_int8 = Encoder(batch_size=BATCH, max_tokens=MAX_LENGTH, device="cpu", quantize="int8", runtime="onnx").load()
     encoders = {
         "sentence_transformers": lambda: raw.encode(sample, batch_size=BATCH, normalize_embeddings=True),
         "nlpkit_fp32": lambda: fp32.encode(sample),
         "nlpkit_int8": lambda: int8.encode(sample),
+        "nlpkit_int8_onnx": lambda: onnx_int8.encode(sample),
     }
     for run in encoders.values():  # warm-up
         run()
@@ -195,11 +198,13 @@ def part_speed() -> dict:
         log(f"speed round {round_ + 1}: " + ", ".join(f"{n} {r[-1]:.0f} docs/s" for n, r in rates.items()))
     median = {name: float(np.median(r)) for name, r in rates.items()}
     ratios = {"nlpkit_fp32_over_sentence_transformers": round(median["nlpkit_fp32"] / median["sentence_transformers"], 3),
-              "int8_over_fp32": round(median["nlpkit_int8"] / median["nlpkit_fp32"], 3)}
+              "int8_over_fp32": round(median["nlpkit_int8"] / median["nlpkit_fp32"], 3),
+              "int8_onnx_over_fp32": round(median["nlpkit_int8_onnx"] / median["nlpkit_fp32"], 3)}
     return {"speed": {"documents": SPEED_DOCS, "batch_size": BATCH, "max_length": MAX_LENGTH, "rounds": SPEED_ROUNDS,
                       "docs_per_second": rates, "median": median, "ratios": ratios,
                       "targets": {"fp32_at_least_1.0x": ratios["nlpkit_fp32_over_sentence_transformers"] >= 1.0,
-                                  "int8_at_least_2.5x": ratios["int8_over_fp32"] >= 2.5}}}
+                                  "int8_at_least_2.5x": ratios["int8_over_fp32"] >= 2.5,
+                                  "int8_onnx_at_least_2.5x": ratios["int8_onnx_over_fp32"] >= 2.5}}}
 
 
 CACHED_ONLY = False  # --cached
