@@ -2,7 +2,7 @@
 
 import os
 
-__version__ = "0.1.0"
+__version__ = "0.3.0"
 
 # torch's OpenMP threads otherwise spin while they wait for work; on a machine whose cores
 # other jobs keep busy, that made a small LSTM 10-40x slower. It must be set before torch

@@ -17,6 +17,19 @@ import re
 from contextlib import nullcontext
 
 from nlpkit.errors import NlpkitError
+from nlpkit.params import param
+
+DEVICE_HELP = "auto|cpu|cuda|cuda:N|mps (auto: cuda, then mps, then cpu)."
+
+
+def device_param(default: str | None = "auto", help: str = DEVICE_HELP):
+    """`--device`, as the neural stages and commands declare it."""
+    return param(default, type=str, show_default=default is not None, metavar="DEVICE", help=help)
+
+
+def threads_param(help: str = "torch CPU threads."):
+    """`--threads`: torch's CPU threads (None: torch's own choice)."""
+    return param(None, type=int, min=1, help=help)
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "cuda:N", "mps")
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(?::(\d+))?)$")

@@ -536,10 +536,9 @@ SUFFIX_FORMATS[".iob2"] = SUFFIX_FORMATS[".iob"] = "iob"
 def _resolve(target):
     """A registered reader or writer: itself, or the attribute a "module:attribute" string names."""
     if isinstance(target, str):
-        import importlib
+        from nlpkit.registry import resolve
 
-        module, _, attribute = target.partition(":")
-        return getattr(importlib.import_module(module), attribute)
+        return resolve(target)
     return target
 
 

@@ -1,9 +1,11 @@
 """Fused pipelines: several stages run as one, batch by batch, in one process (or one Ray worker).
 
 A pipeline is written as the shell pipeline it replaces, ``"clean | tokenize --engine regex | lemmatize"``,
-or as a YAML file (see :func:`load_pipeline_file`). This module splits it into segments;
-nlpkit/cli/_pipeline.py parses each segment with its command's own click parameters and
-builds the stage from the registry (:mod:`nlpkit.stages`), so no option is defined twice.
+or as a YAML file (see :func:`load_pipeline_file`). This module splits it into segments,
+parses each segment's options against the stage's own declaration (nlpkit.params, the same
+one its command's click options come from) and builds the stage from the registry
+(:mod:`nlpkit.stages`): :func:`build_pipeline`. No click is involved, so the library and
+the server build pipelines exactly as ``nlpkit run --pipeline`` does.
 
 :class:`Pipeline` is itself a :class:`~nlpkit.stage.Stage`, so the local runner (with
 ``--jobs``) and the Ray executor run it like any single stage: a record that fails in any
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -213,3 +215,107 @@ def load_pipeline_file(path: str | Path) -> PipelineSpec:
 
 def parse_pipeline(text: str) -> PipelineSpec:
     return PipelineSpec(split_pipeline(text), source="--pipeline")
+
+
+# --------------------------------------------------------------------------- building
+
+
+def build_pipeline(spec: PipelineSpec | str, field: str = "text", *, commands: Collection[str] = (),
+                   allow_paths: bool = True) -> Pipeline:
+    """The fused Pipeline a spec (or a pipeline string) describes; a PipelineError (exit 2) names the bad stage.
+
+    `commands`: the names of the commands that exist, so that ``train`` in a pipeline is
+    "not a record stage" rather than "no such command". With ``allow_paths=False`` (a
+    server's client) an option that names a file or directory is refused.
+    """
+    if isinstance(spec, str):
+        spec = parse_pipeline(spec)
+    return Pipeline([build_segment(entry, field=field, position=i, commands=commands, allow_paths=allow_paths)
+                     for i, entry in enumerate(spec.stages, 1)])
+
+
+def build_segment(entry: list[str] | tuple[str, dict[str, Any]], field: str = "text", position: int = 1, *,
+                  commands: Collection[str] = (), allow_paths: bool = True) -> tuple[str, Stage]:
+    """One stage from ``["tokenize", "--engine", "regex"]`` or ``("tokenize", {"engine": "regex"})``."""
+    from nlpkit.errors import NlpkitError
+    from nlpkit.params import build, declared, parse_words
+    from nlpkit.runner import RunOptions
+    from nlpkit.stages import STAGES, stage_options
+
+    if isinstance(entry, tuple):
+        words, by_name = entry[0].split(), dict(entry[1])
+    else:
+        words, by_name = list(entry), {}
+    name, words = _stage_name(words, position, commands, STAGES)
+    where = f"stage {position} ({name}): "
+    options_class = stage_options(name)
+    run_wide = {flag: p for p in declared(RunOptions) for flag in (*p.flags, *filter(None, [p.negative_flag]))}
+    words, given_run_wide = _take_run_wide(words, run_wide)
+    field = given_run_wide.pop("field", field)
+    given_run_wide.update({k: v for k, v in by_name.items() if k in {p.name for p in declared(RunOptions)} and k != "field"})
+    field = by_name.pop("field", field)
+    if given_run_wide:
+        flags = ", ".join(dict.fromkeys(p.long_flag for p in declared(RunOptions) if p.name in given_run_wide))
+        raise PipelineError(f"{where}{flags} belong(s) to the whole run (`nlpkit run ...`), not to one stage")
+    unknown = sorted(set(by_name) - {p.name for p in declared(options_class)})
+    if unknown:
+        raise PipelineError(f"{where}no such option(s): {', '.join(unknown)}")
+    if not allow_paths:  # before anything is converted: a conversion may look at the path
+        _refuse_paths(options_class, words, by_name, where)
+    try:
+        values = {**by_name, **parse_words(options_class, words, where)}
+        return name, build(options_class, values, where).build(field)
+    except PipelineError:
+        raise
+    except NlpkitError as e:
+        message = str(e)
+        raise PipelineError(message if message.startswith(where) else f"{where}{message}") from None
+
+
+def _stage_name(words: list[str], position: int, commands: Collection[str], stages: Collection[str]) -> tuple[str, list[str]]:
+    """(the registered stage the segment names, the words after its name); `embed docvec` is two words."""
+    for length in (2, 1):
+        name = " ".join(words[:length])
+        if len(words) >= length and name in stages:
+            return name, words[length:]
+    head = words[0]
+    groups = {s.split()[0] for s in stages if " " in s}
+    if head in groups:
+        if len(words) < 2 or words[1].startswith("-"):
+            raise PipelineError(f"stage {position}: `{head}` needs a subcommand")
+        if f"{head} {words[1]}" in commands:
+            raise PipelineError(f"stage {position}: `{head} {words[1]}` is not a record stage, so it cannot be part of a pipeline")
+        raise PipelineError(f"stage {position}: no such command {head + ' ' + words[1]!r}")
+    if head in commands:
+        raise PipelineError(f"stage {position}: `{head}` is not a record stage, so it cannot be part of a pipeline")
+    raise PipelineError(f"stage {position}: no such command {head!r} (record stages: {', '.join(sorted(stages))})")
+
+
+def _take_run_wide(words: list[str], run_wide: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
+    """(the segment's words without the run's own options, those options by name with their values)."""
+    from nlpkit.params import VALUE
+
+    kept: list[str] = []
+    taken: dict[str, Any] = {}
+    i = 0
+    while i < len(words):
+        flag = words[i].partition("=")[0] if words[i].startswith("--") else words[i]
+        declaration = run_wide.get(flag)
+        if declaration is None:
+            kept.append(words[i])
+            i += 1
+            continue
+        has_value = declaration.style == VALUE and "=" not in words[i]
+        taken[declaration.name] = words[i + 1] if has_value and i + 1 < len(words) else True
+        i += 2 if has_value else 1
+    return kept, taken
+
+
+def _refuse_paths(options_class: Any, words: list[str], by_name: dict[str, Any], where: str) -> None:
+    from nlpkit.params import path_params
+
+    given = {w.partition("=")[0] for w in words} | set(by_name)
+    named = [p.long_flag for p in path_params(options_class) if given & {*p.flags, p.name}]
+    if named:
+        raise PipelineError(f"{where}{', '.join(named)} name(s) a file or directory, which a client cannot choose: "
+                            "the server uses what it was started with")

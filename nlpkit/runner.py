@@ -40,6 +40,7 @@ from nlpkit import io
 from nlpkit.errors import InputError, NlpkitError, OutputError, RecordError, UsageError, describe_os_error
 from nlpkit.files import AtomicFile
 from nlpkit.io import BadInput, Item, Record, Writer, batched
+from nlpkit.params import FLAG, param
 from nlpkit.records import Skipped
 from nlpkit.stage import Stage, flatten
 
@@ -53,21 +54,31 @@ REMOTE_EXECUTORS = {"ray": "nlpkit.distributed:run_on_ray"}
 class RunOptions:
     """How a run reads, executes and writes: the shared options of every stage command."""
 
+    #: files, directories, globs or "-" (the command line's arguments, not an option)
     inputs: tuple[str, ...] = ()
-    field: str = "text"
-    lines: bool = False
-    input_format: str = "auto"
-    output: str = "-"
-    output_format: str = "jsonl"
-    jobs: int = 1
-    on_error: str = "fail"
-    batch_size: int | None = None
-    executor: str = "local"
-    address: str | None = None
-    ordered: bool = False
+    field: str = param("text", show_default=True, help="Record field that holds the text.")
+    lines: bool = param(False, style=FLAG, help="Read plain-text files as one document per line (default: one per file).")
+    input_format: str = param("auto", choices=("auto", *io.INPUT_FORMATS), show_default=True,
+                              help="Input format; auto: *.jsonl(.gz) are records, stdin is sniffed, other files are text.")
+    output: str = param("-", short=("-o",), path="any", dash=True, show_default=True,
+                        help="Output file (.gz compresses); with --executor ray, a directory of JSONL shards.")
+    output_format: str = param("jsonl", flag="--format", choices=tuple(io.OUTPUT_FORMATS), show_default=True,
+                               help="jsonl records, or text: the main field per line (tokens space-joined).")
+    jobs: int = param(1, short=("-j",), min=1, show_default=True, help="Worker processes (input order is kept).")
+    on_error: str = param("fail", choices=("fail", "skip"), show_default=True, help="Stop at a bad record, or skip and count it.")
+    batch_size: int | None = param(None, type=int, min=1, help="Records per batch (default: the stage's own).")
+    # named --executor, not --engine: tokenize, lemmatize and tag use --engine for their NLP library
+    executor: str = param("local", choices=EXECUTORS, show_default=True,
+                          help="local: this machine (with --jobs); ray: a Ray cluster (see docs/scale.md).")
+    address: str | None = param(None, metavar="ADDR",
+                                help="Ray cluster to use with --executor ray (default: $RAY_ADDRESS, else a local Ray "
+                                     "started for the run).")
+    ordered: bool = param(False, style=FLAG, help="With --executor ray and no -o: stream records back to stdout in input order.")
     #: longest text a record may hold for the stages that check it (spaCy, NLTK); None: their
     #: default (1,000,000 characters, spaCy's own limit); 0: no limit (see nlpkit/limits.py)
-    max_chars: int | None = None
+    max_chars: int | None = param(None, type=int, min=0, metavar="N",
+                                  help="Longest text a record may hold for the spaCy and NLTK stages; a longer one is a bad "
+                                       "record (--on-error skip skips it). 0: no limit.  [default: 1,000,000, spaCy's limit]")
 
 
 def option_names() -> tuple[str, ...]:
@@ -406,10 +417,9 @@ def run_stage(
     check_options(options)
     set_max_chars(stage, options.max_chars)
     if options.executor in REMOTE_EXECUTORS:
-        import importlib
+        from nlpkit.registry import resolve
 
-        module, _, function = REMOTE_EXECUTORS[options.executor].partition(":")
-        run_remotely = getattr(importlib.import_module(module), function)
+        run_remotely = resolve(REMOTE_EXECUTORS[options.executor])
         return run_remotely(stage, options, name=name, progress=progress, debug=debug)
     items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
     # a stage with a worker pool of its own (spaCy's n_process) is fed by one process

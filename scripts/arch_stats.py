@@ -1,4 +1,5 @@
-"""Figures of the package's structure: modules, import cycles, core->CLI imports, longest file and class.
+"""Figures of the package's structure: modules, import cycles, core->CLI imports, packages that import
+each other, private names imported across modules, the longest file and class.
 
     python scripts/arch_stats.py [PACKAGE_DIR]      # default: nlpkit/ beside this script
 
@@ -115,6 +116,31 @@ def core_to_cli(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
     )
 
 
+def package_of(name: str) -> str:
+    """The first-level unit of nlpkit a module belongs to: nlpkit.models.rnn -> nlpkit.models; nlpkit.io -> itself."""
+    return ".".join(name.split(".")[:2])
+
+
+def package_cycles(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """Pairs of first-level packages that import each other (each pair once, sorted)."""
+    edges = {(package_of(a), package_of(b)) for a, targets in graph.items() for b in targets
+             if b != "click" and package_of(a) != package_of(b)}
+    return sorted((a, b) for a, b in edges if a < b and (b, a) in edges)
+
+
+def private_imports(root: Path) -> list[str]:
+    """``module -> other.module._name``: a private name taken across modules (`from x import _y`)."""
+    files = {module_name(p, root): p for p in sorted(root.rglob("*.py"))}
+    found = []
+    for name, path in files.items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                for alias in node.names:
+                    if alias.name.startswith("_") and not alias.name.startswith("__") and node.module != name:
+                        found.append(f"{name} -> {node.module}.{alias.name}")
+    return sorted(found)
+
+
 def longest(root: Path) -> dict:
     files = sorted(root.rglob("*.py"))
     lines = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in files}
@@ -139,6 +165,8 @@ def stats(root: Path) -> dict:
         "lines": sum(len(p.read_text(encoding="utf-8").splitlines()) for p in root.rglob("*.py")),
         "import_cycles": cycles(graph),
         "core_to_cli_imports": [f"{a} -> {b}" for a, b in core_to_cli(graph)],
+        "package_two_way_imports": [f"{a} <-> {b}" for a, b in package_cycles(graph)],
+        "private_imports": private_imports(root),
         **longest(root),
     }
 

@@ -109,11 +109,10 @@ def test_unicode_line_separators_inside_records_survive_the_stream(invoke):
     assert record["text"] == "line\u2028separator \x85 kept"
 
 
-def test_engine_names_the_executor_where_no_nlp_engine_takes_it(invoke):
-    assert invoke("clean", "--engine", "local", input="Hi There\n").stdout == '{"id":"stdin:1","text":"hi there"}\n'
-    # tokenize's --engine is its NLP library; `ray` there picks the executor (and the default library)
-    result = invoke("tokenize", "--engine", "ray", input="x\n")
-    assert result.exit_code == 2 and "--executor ray reads files and directories, not stdin" in result.stderr
+def test_engine_names_only_the_nlp_library(invoke):
+    # --engine local|ray, the executor's old spelling, was removed in 0.3: --executor names it
+    result = invoke("clean", "--engine", "local", input="Hi There\n")
+    assert result.exit_code == 2 and "No such option '--engine'" in result.stderr
     result = invoke("tokenize", "--engine", "stanza", input="x\n")
-    assert result.exit_code == 2 and "'stanza' is not one of 'nltk', 'spacy', 'regex', 'wordpiece', 'local', 'ray'" in result.stderr
+    assert result.exit_code == 2 and "'stanza' is not one of 'nltk', 'spacy', 'regex', 'wordpiece'." in result.stderr
     assert invoke("tokenize", "--engine", "regex", "--executor", "local", input="a b\n").exit_code == 0

@@ -27,12 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlpkit.errors import InputError, NlpkitError, ResourceMissing
+from nlpkit.errors import InputError, ResourceMissing, UsageError
 from nlpkit.files import read_cached_json
-
-
-class UsageError(NlpkitError):
-    exit_code = 2
 
 
 # --------------------------------------------------------------------------- engines

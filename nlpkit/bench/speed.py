@@ -37,6 +37,48 @@ class SpeedCase:
         return self.stage if self.engine is None else f"{self.stage} --{self.option} {self.engine}"
 
 
+DEFAULT_STAGES = "clean,tokenize,stopwords,stem,lemmatize,tag"
+# the parameter of a stage that picks its library or algorithm
+ENGINE_PARAMS = ("engine", "algorithm")
+
+
+def parse_stages(text: str) -> list[SpeedCase]:
+    """``"clean,tokenize:regex,stem"`` -> one SpeedCase per stage and engine, each engine of a stage given alone.
+
+    A stage's engines are the choices its declaration gives its engine parameter.
+    """
+    from nlpkit.errors import UsageError
+
+    cases = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        stage, _, engine = item.partition(":")
+        option, choices = engine_choices(stage)
+        if engine and option is None:
+            raise UsageError(f"{stage} has no engines to choose from; write it as {stage}")
+        if engine and engine not in choices:
+            raise UsageError(f"{stage} has no engine {engine!r} (choose from {', '.join(choices)})")
+        cases += [SpeedCase(stage, e, option) for e in ([engine] if engine else choices)] if option else [SpeedCase(stage)]
+    if not cases:
+        raise UsageError("name at least one stage")
+    return cases
+
+
+def engine_choices(stage: str) -> tuple[str | None, list[str]]:
+    """The parameter of the stage that picks its engine, and the engines it offers."""
+    from nlpkit.errors import UsageError
+    from nlpkit.params import declared
+    from nlpkit.stages import STAGES, stage_options
+
+    if stage not in STAGES or " " in stage:
+        raise UsageError(f"no record stage {stage!r} (known: {', '.join(sorted(s for s in STAGES if ' ' not in s))})")
+    for declaration in declared(stage_options(stage)):
+        if declaration.name in ENGINE_PARAMS and declaration.choices:
+            return declaration.name, [str(c) for c in declaration.choices]
+    return None, []
+
+
 @dataclass
 class SpeedOptions:
     cases: list[SpeedCase]

@@ -6,7 +6,6 @@ heavy at module level, so `nlpkit --help` answers without torch or spaCy.
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 
@@ -15,25 +14,28 @@ import click
 from nlpkit import __version__
 from nlpkit.errors import NlpkitError, describe_os_error
 
-# command name -> "module:attribute". One line a command; keep it sorted by ladder rung.
+#: the command of a registered stage, made from the stage's declaration (nlpkit.cli._common.stage_command)
+STAGE = "stage"
+# command name -> "module:attribute", or STAGE. One line a command; keep it sorted by ladder rung. A stage left
+# out of this table still has its command (listed after these).
 COMMANDS = {
-    "clean": "nlpkit.cli.clean:clean",
-    "tokenize": "nlpkit.cli.tokenize:tokenize",
-    "stopwords": "nlpkit.cli.stopwords:stopwords",
-    "stem": "nlpkit.cli.stem:stem",
-    "lemmatize": "nlpkit.cli.lemmatize:lemmatize",
-    "tag": "nlpkit.cli.tag:tag",
-    "ner": "nlpkit.cli.ner:ner",
-    "parse": "nlpkit.cli.parse:parse",
-    "annotate": "nlpkit.cli.annotate:annotate",
-    "svo": "nlpkit.cli.svo:svo",
+    "clean": STAGE,
+    "tokenize": STAGE,
+    "stopwords": STAGE,
+    "stem": STAGE,
+    "lemmatize": STAGE,
+    "tag": STAGE,
+    "ner": STAGE,
+    "parse": STAGE,
+    "annotate": STAGE,
+    "svo": STAGE,
     "evaluate-conllu": "nlpkit.cli.evaluate_conllu:evaluate_conllu",
     "evaluate-ner": "nlpkit.cli.evaluate_ner:evaluate_ner",
     "vectorize": "nlpkit.cli.vectorize:vectorize",
     "embed": "nlpkit.cli.embed:embed",
     "lm": "nlpkit.cli.lm:lm",
     "train": "nlpkit.cli.train:train",
-    "predict": "nlpkit.cli.predict:predict",
+    "predict": STAGE,
     "evaluate": "nlpkit.cli.evaluate:evaluate",
     "inspect": "nlpkit.cli.inspect:inspect",
     "export": "nlpkit.cli.export:export",
@@ -48,25 +50,32 @@ COMMANDS = {
 class LazyGroup(click.Group):
     """A group that imports a subcommand's module only when that command is used."""
 
-    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, lazy_commands: dict[str, str] | None = None, stage_commands: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy_commands = lazy_commands or {}
+        #: also a command for each registered stage (the top-level group)
+        self.stage_commands = stage_commands
+
+    def _stages(self) -> list[str]:
+        return _stage_commands() if self.stage_commands else []
 
     def list_commands(self, ctx):
-        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands), key=self._order)
+        return sorted(set(super().list_commands(ctx)) | set(self.lazy_commands) | set(self._stages()), key=self._order)
 
     def _order(self, name):
         names = list(self.lazy_commands)
         return (names.index(name) if name in names else len(names), name)
 
     def get_command(self, ctx, name):
-        if name in self.lazy_commands:
-            module_name, attr = self.lazy_commands[name].split(":")
-            command = getattr(importlib.import_module(module_name), attr)
-        else:
-            command = super().get_command(ctx, name)
-        return command
+        from nlpkit.registry import resolve
 
+        if name in self.lazy_commands and self.lazy_commands[name] != STAGE:
+            return resolve(self.lazy_commands[name])
+        if name in self.lazy_commands or name in self._stages():
+            from nlpkit.cli._common import stage_command
+
+            return stage_command(name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         debug = ctx.params.get("debug") or os.environ.get("NLPKIT_DEBUG") == "1"
@@ -99,6 +108,13 @@ class LazyGroup(click.Group):
             ctx.exit(1)
 
 
+def _stage_commands() -> list[str]:
+    """Registered stages with no command file of their own: their command is made from the stage's declaration."""
+    from nlpkit.stages import STAGES
+
+    return [name for name in STAGES if " " not in name and name not in COMMANDS]
+
+
 def _quiet_broken_pipe() -> None:
     # The reader went away (`| head`): point stdout at /dev/null so the final flush is silent.
     try:
@@ -108,7 +124,7 @@ def _quiet_broken_pipe() -> None:
         pass
 
 
-@click.group(cls=LazyGroup, lazy_commands=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, lazy_commands=COMMANDS, stage_commands=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nlpkit")
 @click.option("-v", "--verbose", is_flag=True, help="Progress and summaries on stderr even when it is not a terminal.")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")

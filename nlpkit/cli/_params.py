@@ -1,48 +1,80 @@
-"""click parameter types shared by the feature and model commands (light: click only)."""
+"""click options derived from the core's parameter declarations (nlpkit.params), and the shared click types."""
 
 from __future__ import annotations
 
 import click
 
-
-class NgramRange(click.ParamType):
-    """``MIN,MAX`` (e.g. ``1,2``), or ``N`` for 1..N."""
-
-    name = "MIN,MAX"
-
-    def convert(self, value, param, ctx):
-        if isinstance(value, (tuple, list)):
-            return tuple(value)
-        try:
-            parts = [int(p) for p in str(value).split(",")]
-        except ValueError:
-            self.fail(f"{value!r} is not MIN,MAX (two whole numbers, e.g. 1,2)", param, ctx)
-        if len(parts) == 1:
-            parts = [1, parts[0]]
-        if len(parts) != 2 or parts[0] < 1 or parts[1] < parts[0]:
-            self.fail(f"{value!r}: need 1 <= MIN <= MAX, e.g. 1,2", param, ctx)
-        return tuple(parts)
+from nlpkit.params import count_or_fraction, ngram_range
 
 
-class CountOrFraction(click.ParamType):
-    """A document count (``2``) or a fraction of documents (``0.5``), as scikit-learn's min_df/max_df."""
+class Parsed(click.ParamType):
+    """A value read by a core parser (nlpkit.params: raises ValueError with the reason)."""
 
-    name = "N|FRACTION"
+    def __init__(self, parse, name: str):
+        self.parse = parse
+        self.name = name
 
     def convert(self, value, param, ctx):
-        if isinstance(value, (int, float)):
+        if not isinstance(value, str):
             return value
-        text = str(value)
         try:
-            number = float(text) if any(c in text for c in ".eE") else int(text)
-        except ValueError:
-            self.fail(f"{value!r} is neither a count nor a fraction", param, ctx)
-        if isinstance(number, float) and not 0.0 <= number <= 1.0:
-            self.fail(f"{value!r}: a fraction must be between 0 and 1", param, ctx)
-        if isinstance(number, int) and number < 1:
-            self.fail(f"{value!r}: a count must be at least 1", param, ctx)
-        return number
+            return self.parse(value)
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
 
 
-NGRAMS = NgramRange()
-COUNT_OR_FRACTION = CountOrFraction()
+NGRAMS = Parsed(ngram_range, "MIN,MAX")
+COUNT_OR_FRACTION = Parsed(count_or_fraction, "N|FRACTION")
+
+
+# --------------------------------------------------------------------------- options derived from core declarations
+
+
+def click_type(declaration):
+    """The click type of a declared parameter: choices, a range, a path, a parser, or the plain type."""
+    if declaration.parse is not None:
+        return Parsed(declaration.parse, declaration.type_name or "TEXT")
+    if declaration.choices is not None:
+        return click.Choice([str(c) for c in declaration.choices])
+    if declaration.path is not None:
+        return click.Path(exists=declaration.exists, file_okay=declaration.path != "dir",
+                          dir_okay=declaration.path != "file", allow_dash=declaration.dash)
+    if declaration.min is not None or declaration.max is not None:
+        make = click.IntRange if declaration.type is int else click.FloatRange
+        return make(min=declaration.min, max=declaration.max, min_open=declaration.min_open, max_open=declaration.max_open)
+    return click.types.convert_type(declaration.type)
+
+
+def click_option(declaration):
+    """The click option for one declared parameter (nlpkit.params.Param)."""
+    from nlpkit.params import FLAG, SWITCH
+
+    names = [*declaration.flags]
+    # a default with a text of its own (1,1 for the tuple (1, 1)) is given as that text: click shows it and parses it
+    default = declaration.default if declaration.default_text is None else declaration.default_text
+    kwargs = dict(default=default, help=declaration.help or None, show_default=declaration.show_default,
+                  hidden=declaration.hidden, metavar=declaration.metavar, required=declaration.required)
+    if declaration.style == SWITCH:
+        names = [f"{declaration.long_flag}/{declaration.negative_flag}", *declaration.short]
+    elif declaration.style == FLAG:
+        kwargs["is_flag"] = True
+    else:
+        kwargs["type"] = click_type(declaration)
+        kwargs["multiple"] = declaration.multiple
+        if declaration.multiple and declaration.default is None:
+            kwargs["default"] = ()
+    if declaration.long_flag[2:].replace("-", "_") != declaration.name:
+        names.append(declaration.name)
+    return click.option(*names, **kwargs)
+
+
+def declared_options(options_class):
+    """Add a click option for every parameter `options_class` declares, in the declared order."""
+    from nlpkit.params import declared
+
+    def decorate(f):
+        for declaration in reversed(declared(options_class)):
+            f = click_option(declaration)(f)
+        return f
+
+    return decorate

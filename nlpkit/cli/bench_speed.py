@@ -1,9 +1,6 @@
 import click
 
-DEFAULT_STAGES = "clean,tokenize,stopwords,stem,lemmatize,tag"
-# the option of a stage's command that picks its library or algorithm (local/ray pick the executor instead)
-ENGINE_OPTIONS = ("engine", "algorithm")
-EXECUTORS = ("local", "ray")
+from nlpkit.bench.speed import DEFAULT_STAGES
 
 
 @click.command()
@@ -30,9 +27,13 @@ def speed(stages, data, limit, runs, field_name, out):
 
     from rich.console import Console
 
-    from nlpkit.bench.speed import SpeedOptions, run_speed, speed_table
+    from nlpkit.bench.speed import SpeedOptions, parse_stages, run_speed, speed_table
+    from nlpkit.errors import UsageError
 
-    cases = parse_stages(stages)
+    try:
+        cases = parse_stages(stages)
+    except UsageError as e:
+        raise click.BadParameter(str(e), param_hint="--stages") from None
     records, where = _read_records(data, limit, field_name)
     console = Console(stderr=True)
 
@@ -48,44 +49,6 @@ def speed(stages, data, limit, runs, field_name, out):
     for note in table.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"results: {Path(out) / 'results.json'}, {Path(out) / 'report.md'}, {Path(out) / 'report.html'}", err=True)
-
-
-def parse_stages(text: str):
-    """``"clean,tokenize:regex,stem"`` -> one SpeedCase per stage and engine, each engine of a stage given alone."""
-    from nlpkit.bench.speed import SpeedCase
-
-    cases = []
-    for item in (part.strip() for part in text.split(",")):
-        if not item:
-            continue
-        stage, _, engine = item.partition(":")
-        option, choices = _engine_option(stage)
-        if engine and option is None:
-            raise click.BadParameter(f"{stage} has no engines to choose from; write it as {stage}", param_hint="--stages")
-        if engine and engine not in choices:
-            raise click.BadParameter(f"{stage} has no engine {engine!r} (choose from {', '.join(choices)})",
-                                     param_hint="--stages")
-        cases += [SpeedCase(stage, e, option) for e in ([engine] if engine else choices)] if option else [SpeedCase(stage)]
-    if not cases:
-        raise click.BadParameter("name at least one stage", param_hint="--stages")
-    return cases
-
-
-def _engine_option(stage: str) -> tuple[str | None, list[str]]:
-    """The option of the stage's command that picks its engine, and the engines it offers."""
-    from nlpkit.cli import cli
-    from nlpkit.stages import STAGES
-
-    command = cli.get_command(click.Context(cli), stage) if " " not in stage else None
-    if stage not in STAGES or command is None:
-        raise click.BadParameter(f"no record stage {stage!r} (known: {', '.join(sorted(s for s in STAGES if ' ' not in s))})",
-                                 param_hint="--stages")
-    for param in command.params:
-        if param.name in ENGINE_OPTIONS and isinstance(param.type, click.Choice):
-            choices = [c for c in param.type.choices if c not in EXECUTORS]
-            if choices:
-                return param.name, choices
-    return None, []
 
 
 def _read_records(data, limit, field_name):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from nlpkit.cli._common import report_skipped, run_registered, run_stage, stage_options, verbose
-
-VECTORS_HELP = "Vectors: an nlpkit vectors dir, a word2vec text/binary file, a GloVe .txt, a fastText .bin/.vec, or glove-6b-50d."
+from nlpkit.cli._params import declared_options
+from nlpkit.embeddings.docvec import VECTORS_HELP, DocVecOptions
 
 
 @click.group()
@@ -228,23 +228,16 @@ def evaluate(vectors, analogies, similarity, restrict_vocab, case_sensitive, as_
 
 
 @embed.command("docvec")
-@click.option("--vectors", required=True, metavar="SPEC", help=VECTORS_HELP)
-@click.option("--pool", type=click.Choice(["mean", "tfidf"]), default="mean", show_default=True, help="Mean of the word vectors, or their TF-IDF-weighted mean.")
-@click.option("--idf", multiple=True, type=click.Path(exists=True, dir_okay=False), help="Records to count document frequencies on (needed by --pool tfidf); repeatable.")
-@click.option("--lower", is_flag=True, help="Lowercase tokens before the lookup (GloVe 6B is lowercased).")
-@click.option("--tokenize", "simple_tokenize", is_flag=True, help="Split raw text into lowercase words and punctuation when a record has no `tokens` (default: whitespace).")
+@declared_options(DocVecOptions)
 @click.option("--npy", type=click.Path(dir_okay=False), default=None, help="Write the vectors to this .npy (and ids to .ids.txt beside it) instead of records.")
 @stage_options
-def docvec(stream, vectors, pool, idf, lower, simple_tokenize, npy):
+def docvec(stream, npy, **options):
     """Add `vector` (a document vector pooled from word vectors) to each record.
 
     \b
       nlpkit tokenize reviews.jsonl | nlpkit embed docvec --vectors glove-6b-50d --lower
       nlpkit embed docvec --vectors glove-6b-50d --tokenize --pool tfidf --idf train.jsonl.gz train.jsonl.gz --npy train.npy
     """
-    if pool == "tfidf" and not idf:
-        raise click.UsageError("--pool tfidf needs --idf CORPUS: the records to count document frequencies on")
-    options = dict(vectors=vectors, pool=pool, idf=idf, lower=lower, simple_tokenize=simple_tokenize)
     if npy is None:
         run_registered("embed docvec", options, stream)
         return
@@ -252,7 +245,7 @@ def docvec(stream, vectors, pool, idf, lower, simple_tokenize, npy):
     from nlpkit.stages import build_stage
 
     writer = NpyWriter(npy)
-    stage = build_stage("embed docvec", field=stream.field, jobs=stream.jobs, **options)
+    stage = build_stage("embed docvec", field=stream.field, **options)
     run_stage(stage, stream, name="docvec", writer_factory=lambda stream, **_: writer)
     if verbose():
         click.echo(f"docvec: {writer.rows:,} vectors x {writer.dim} written to {npy} (ids: {writer.ids_path})", err=True)

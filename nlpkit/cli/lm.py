@@ -8,8 +8,9 @@ from __future__ import annotations
 import click
 
 from nlpkit.cli._common import run_stage, stage_options, verbose
-
-DEVICE_HELP = "auto|cpu|cuda|cuda:N|mps (auto: cuda, then mps, then cpu)."
+from nlpkit.cli._params import declared_options
+from nlpkit.device import DEVICE_HELP
+from nlpkit.lm.stages import GenerateOptions, PerplexityOptions
 
 
 @click.group()
@@ -111,13 +112,9 @@ def summary(model, n_train: int, n_valid: int) -> str:
 
 
 @lm.command("perplexity")
-@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Language model directory.")
-@click.option("--per-record", is_flag=True, help="Write each record with a `perplexity` field (a filter), not the corpus figure.")
-@click.option("--json", "as_json", is_flag=True, help="The corpus figures as JSON.")
-@click.option("--device", default="auto", show_default=True, metavar="DEVICE", help=DEVICE_HELP)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@declared_options(PerplexityOptions)
 @stage_options
-def perplexity(stream, model_dir, per_record, as_json, device, threads):
+def perplexity(stream, **options):
     """Perplexity of a language model on records: exp of the mean negative log-likelihood per token.
 
     Each record is scored on its own, its final <eos> included. Streams:
@@ -127,18 +124,19 @@ def perplexity(stream, model_dir, per_record, as_json, device, threads):
       nlpkit lm perplexity --model models/lm test.jsonl.gz --json
       nlpkit lm perplexity --model models/lm --per-record reviews.jsonl | jq 'select(.perplexity < 200)'
     """
-    from nlpkit.stages import build_stage
+    from nlpkit.params import build
 
     # the stage scores each record; without --per-record the command adds the scores up
-    stage = build_stage("lm perplexity", field=stream.field, model_dir=model_dir, device=device, threads=threads)
-    if per_record:
+    settings = build(PerplexityOptions, options)
+    stage = settings.scorer(stream.field)
+    if settings.per_record:
         run_stage(stage, stream, name="lm perplexity")
         return
     from nlpkit.lm.stages import corpus_perplexity
 
     figures = corpus_perplexity(stage, stream.inputs, lines=stream.lines, input_format=stream.input_format,
                                 batch_size=stream.batch_size)
-    if as_json:
+    if settings.as_json:
         import json
 
         line = json.dumps(figures)
@@ -156,19 +154,9 @@ def perplexity(stream, model_dir, per_record, as_json, device, threads):
 
 
 @lm.command("generate")
-@click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False), help="Language model directory.")
-@click.option("--prompt", default=None, help="The prompt (in place of each record's text); alone, without INPUTS, one record is written.")
-@click.option("--strategy", type=click.Choice(["greedy", "sample", "beam"]), default="greedy", show_default=True, help="How the next token is chosen.")
-@click.option("--temperature", type=click.FloatRange(min=0), default=1.0, show_default=True, help="Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy.")
-@click.option("--top-k", type=click.IntRange(min=0), default=0, show_default=True, help="Sample from the k most probable tokens only (0: all; 1 is greedy).")
-@click.option("--top-p", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True, help="Sample from the smallest set of tokens whose probability reaches p.")
-@click.option("--beam-width", type=click.IntRange(min=1), default=4, show_default=True, help="Beams (beam; 1 is greedy).")
-@click.option("--max-new-tokens", type=click.IntRange(min=0), default=30, show_default=True, help="Tokens to add at most (fewer when <eos> comes first).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Sampling seed: the same seed gives the same text.")
-@click.option("--device", default="auto", show_default=True, metavar="DEVICE", help=DEVICE_HELP)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="torch CPU threads.")
+@declared_options(GenerateOptions)
 @stage_options
-def generate(stream, model_dir, prompt, strategy, temperature, top_k, top_p, beam_width, max_new_tokens, seed, device, threads):
+def generate(stream, **options):
     """Continue each record's text (or --prompt) into a `generated` field; other fields pass through.
 
     A prompt longer than the model's context keeps its last tokens; such records get
@@ -182,10 +170,8 @@ def generate(stream, model_dir, prompt, strategy, temperature, top_k, top_p, bea
     from nlpkit.lm.stages import CountingWriter, generate_one
     from nlpkit.stages import build_stage
 
-    stage = build_stage("lm generate", field=stream.field, model_dir=model_dir, prompt=prompt, strategy=strategy,
-                        temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
-                        max_new_tokens=max_new_tokens, seed=seed, device=device, threads=threads)
-    if prompt is not None and not stream.inputs:
+    stage = build_stage("lm generate", field=stream.field, **options)
+    if options["prompt"] is not None and not stream.inputs:
         truncated = generate_one(stage, stream.output, stream.output_format)
     else:
         writers = []

@@ -43,9 +43,10 @@ def _apply_file_options(ctx, stream, options, source, error):
 
     from click.core import ParameterSource
 
-    from nlpkit.runner import option_names
+    from nlpkit.errors import UsageError
+    from nlpkit.params import convert
+    from nlpkit.runner import RunOptions, option_names
 
-    params = {p.name: p for p in ctx.command.params}
     aliases = {"format": "output_format"}
     changes = {}
     for key, value in options.items():
@@ -60,7 +61,7 @@ def _apply_file_options(ctx, stream, options, source, error):
         if ctx.get_parameter_source(name) == ParameterSource.COMMANDLINE:
             continue
         try:
-            changes[name] = params[name].type_cast_value(ctx, value)
-        except click.BadParameter as e:
-            raise error(f"{source}: {key}: {e.format_message()}") from None
+            changes[name] = convert(RunOptions, name, value, where=f"{source}: {key}: ")
+        except UsageError as e:
+            raise error(str(e)) from None
     return dataclasses.replace(stream, **changes)

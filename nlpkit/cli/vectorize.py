@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from nlpkit.cli._common import report_skipped, run_stage, stage_options
-from nlpkit.cli._params import COUNT_OR_FRACTION, NGRAMS
+from nlpkit.cli._params import declared_options
+from nlpkit.features.vectorizer import TopTermsOptions, VectorizeOptions
 
 
 @click.group()
@@ -26,17 +27,10 @@ def vectorize():
 
 def _vectorize_command(method: str, summary: str):
     @vectorize.command(name=method, help=summary + _MODES)
-    @click.option("--ngrams", type=NGRAMS, default="1,1", show_default=True, help="N-gram range MIN,MAX.")
-    @click.option("--max-features", type=click.IntRange(min=1), default=None, help="Keep the N most frequent features.")
-    @click.option("--min-df", type=COUNT_OR_FRACTION, default="1", show_default=True, help="Ignore terms in fewer documents (count or fraction).")
-    @click.option("--max-df", type=COUNT_OR_FRACTION, default="1.0", show_default=True, help="Ignore terms in more documents (count or fraction).")
-    @click.option("--binary", is_flag=True, help="Count presence (0/1) rather than occurrences.")
-    @click.option("--sublinear-tf", is_flag=True, help="1 + log(tf) in place of tf.")
-    @click.option("--analyzer", type=click.Choice(["word", "char", "char_wb"]), default="word", show_default=True, help="Word or character n-grams.")
-    @click.option("--apply", "apply_dir", type=click.Path(exists=True, file_okay=False), default=None, help="Use a fitted vectorizer directory instead of fitting.")
-    @click.option("--top", type=click.IntRange(min=1), default=None, help="Stream the records on, each with its K highest-weighted `terms`.")
+    @declared_options(VectorizeOptions)
+    @declared_options(TopTermsOptions)
     @stage_options
-    def command(stream, ngrams, max_features, min_df, max_df, binary, sublinear_tf, analyzer, apply_dir, top):
+    def command(stream, apply_dir, top, **fit_options):
         from nlpkit.errors import NlpkitError
         from nlpkit.features.vectorizer import (
             TextVectorizer,
@@ -51,8 +45,7 @@ def _vectorize_command(method: str, summary: str):
             if vectorizer.method != method:
                 raise NlpkitError(f"{apply_dir} holds a {vectorizer.method} vectorizer, not {method}")
         else:
-            vectorizer = TextVectorizer(method, ngrams=ngrams, max_features=max_features, min_df=min_df,
-                                        max_df=max_df, binary=binary, sublinear_tf=sublinear_tf, analyzer=analyzer)
+            vectorizer = TextVectorizer(method, **fit_options)
         if top is not None:
             if apply_dir is not None:
                 stage = TopTermsStage(top, vectorizer_dir=apply_dir, field=stream.field)

@@ -14,10 +14,12 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import NlpkitError, UsageError
+from nlpkit.params import FLAG, param
 from nlpkit.records import get_text, get_tokens, words
 from nlpkit.stage import Stage
 
@@ -106,6 +108,33 @@ def tokens_of(record: dict, field: str = "text", lower: bool = False, tokenize: 
         return simple_tokens(get_text(record, field))
     tokens = get_tokens(record, field)
     return [t.lower() for t in tokens] if lower else tokens
+
+
+#: what --vectors takes, wherever word vectors are named
+VECTORS_HELP = "Vectors: an nlpkit vectors dir, a word2vec text/binary file, a GloVe .txt, a fastText .bin/.vec, or glove-6b-50d."
+
+
+def vectors_param(**declaration):
+    """`--vectors SPEC`: word vectors by path or by the name of a bundled set."""
+    return param(None, required=True, reads_disk=True, metavar="SPEC", help=VECTORS_HELP, **declaration)
+
+
+@dataclass
+class DocVecOptions:
+    vectors: str = vectors_param()
+    pool: str = param("mean", choices=POOLS, show_default=True, help="Mean of the word vectors, or their TF-IDF-weighted mean.")
+    idf: tuple[str, ...] = param((), path="file", exists=True, multiple=True,
+                                 help="Records to count document frequencies on (needed by --pool tfidf); repeatable.")
+    lower: bool = param(False, style=FLAG, help="Lowercase tokens before the lookup (GloVe 6B is lowercased).")
+    simple_tokenize: bool = param(False, style=FLAG, flag="--tokenize",
+                                  help="Split raw text into lowercase words and punctuation when a record has no `tokens` "
+                                       "(default: whitespace).")
+
+    def build(self, field: str = "text") -> DocVecStage:
+        if self.pool == "tfidf" and not self.idf:
+            raise UsageError("--pool tfidf needs --idf CORPUS: the records to count document frequencies on")
+        return DocVecStage(self.vectors, pool=self.pool, field=field, idf=list(self.idf), lower=self.lower,
+                           tokenize=self.simple_tokenize)
 
 
 class DocVecStage(Stage):

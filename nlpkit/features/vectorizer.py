@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile, RecordError
+from nlpkit.errors import DamagedFile, RecordError, UsageError
 from nlpkit.files import atomic_write_bytes, read_json, read_npz, write_npz
 from nlpkit.io import source_of
+from nlpkit.params import FLAG, count_or_fraction, ngram_range, param
 from nlpkit.records import Skipped
 from nlpkit.stage import Stage
 
@@ -89,6 +91,51 @@ def word_ngrams(tokens: list[str], ngrams: tuple[int, int]) -> list[str]:
     for n in range(max(low, 2), min(high, n_tokens) + 1):
         out.extend(" ".join(tokens[i : i + n]) for i in range(n_tokens - n + 1))
     return out
+
+
+@dataclass
+class VectorizeOptions:
+    """The parameters of a vectorizer that `vectorize bow|tfidf` fits (scikit-learn's names; ngrams is ngram_range)."""
+
+    ngrams: tuple[int, int] = param((1, 1), parse=ngram_range, type_name="MIN,MAX", show_default=True, default_text="1,1",
+                                    help="N-gram range MIN,MAX.")
+    max_features: int | None = param(None, type=int, min=1, help="Keep the N most frequent features.")
+    min_df: int | float = param(1, parse=count_or_fraction, type_name="N|FRACTION", show_default=True,
+                                help="Ignore terms in fewer documents (count or fraction).")
+    max_df: int | float = param(1.0, parse=count_or_fraction, type_name="N|FRACTION", show_default=True,
+                                help="Ignore terms in more documents (count or fraction).")
+    binary: bool = param(False, style=FLAG, help="Count presence (0/1) rather than occurrences.")
+    sublinear_tf: bool = param(False, style=FLAG, help="1 + log(tf) in place of tf.")
+    analyzer: str = param("word", choices=ANALYZERS, show_default=True, help="Word or character n-grams.")
+
+
+@dataclass
+class TopTermsOptions:
+    """`vectorize METHOD --apply DIR --top K`: the records streamed on with their top terms (a stage)."""
+
+    method: ClassVar[str] = "tfidf"
+    apply_dir: str | None = param(None, flag="--apply", path="dir", exists=True,
+                                  help="Use a fitted vectorizer directory instead of fitting.")
+    top: int | None = param(None, type=int, min=1, help="Stream the records on, each with its K highest-weighted `terms`.")
+
+    def build(self, field: str = "text") -> TopTermsStage:
+        if self.top is None or self.apply_dir is None:
+            raise UsageError(f"vectorize {self.method} streams records only with --apply DIR --top K "
+                             "(fitting reads the inputs twice: fit first with -o DIR)")
+        vectorizer = TextVectorizer.load(self.apply_dir)
+        if vectorizer.method != self.method:
+            raise UsageError(f"{self.apply_dir} holds a {vectorizer.method} vectorizer, not {self.method}")
+        return TopTermsStage(self.top, vectorizer_dir=self.apply_dir, field=field)
+
+
+@dataclass
+class BowTopTermsOptions(TopTermsOptions):
+    method: ClassVar[str] = "bow"
+
+
+@dataclass
+class TfidfTopTermsOptions(TopTermsOptions):
+    method: ClassVar[str] = "tfidf"
 
 
 class TextVectorizer:

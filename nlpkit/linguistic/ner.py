@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from nlpkit.linguistic.annotate.runner import SpacyStage
+from dataclasses import dataclass
+
+from nlpkit.linguistic.annotate.runner import SpacyStage, retokenize_param, spacy_model_param
+from nlpkit.params import comma_list, param
+
+
+@dataclass
+class NerOptions:
+    """Add named entities: `ents`, each {text, label, start, end} in tokens (start_char/end_char when the text is known).
+
+    \b
+      echo 'Apple is looking at buying U.K. startup for $1 billion' | nlpkit ner --labels GPE
+      {"id":"stdin:1",...,"ents":[{"text":"U.K.","label":"GPE","start":5,"end":6,"start_char":27,"end_char":31}]}
+    """
+
+    labels: str | None = param(None, metavar="LABEL,...", help="Keep only these entity labels, e.g. PERSON,ORG,GPE.")
+    model: str | None = spacy_model_param()
+    retokenize: bool = retokenize_param()
+
+    def build(self, field: str = "text") -> NerStage:
+        return NerStage(labels=list(comma_list(self.labels)) or None, model=self.model, field=field,
+                        retokenize=self.retokenize, n_process=1)
 
 
 class NerStage(SpacyStage):

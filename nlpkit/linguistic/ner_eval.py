@@ -29,16 +29,12 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from nlpkit.errors import InputError, NlpkitError
+from nlpkit.errors import InputError, UsageError
 
 TAG = re.compile(r"([BIES])-(\S+)\Z")
 DOCSTART = "-DOCSTART-"
 # ID TOKEN TAG MISC MISC: the columns of Universal NER's .iob2 files
 UNER_COLUMNS = 5
-
-
-class UsageError(NlpkitError):
-    exit_code = 2
 
 
 @dataclass

@@ -7,7 +7,28 @@ complete (UPOS, XPOS, LEMMA, HEAD, DEPREL).
 
 from __future__ import annotations
 
-from nlpkit.linguistic.annotate.runner import SpacyStage
+from dataclasses import dataclass
+
+from nlpkit.linguistic.annotate.runner import SpacyStage, retokenize_param, spacy_model_param
+
+
+@dataclass
+class ParseOptions:
+    """Add a dependency parse: `deps` ({head, dep} per token; head is a 0-based token index, a root
+    points at itself), `lemma`, and the tags the lemmatizer uses (`pos`, `upos`).
+
+    --format conllu writes CoNLL-U, one block per sentence:
+
+    \b
+      nlpkit parse --input-format conllu gold.conllu --format conllu > pred.conllu
+      nlpkit evaluate-conllu --gold gold.conllu --pred pred.conllu
+    """
+
+    model: str | None = spacy_model_param()
+    retokenize: bool = retokenize_param()
+
+    def build(self, field: str = "text") -> ParseStage:
+        return ParseStage(model=self.model, field=field, retokenize=self.retokenize, n_process=1)
 
 
 class ParseStage(SpacyStage):

@@ -21,8 +21,10 @@ with its determiners, adjectives, compounds, numbers and possessors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nlpkit.errors import RecordError
-from nlpkit.linguistic.annotate.runner import SpacyStage
+from nlpkit.linguistic.annotate.runner import SpacyStage, retokenize_param, spacy_model_param
 
 SUBJECTS = {"nsubj", "nsubjpass", "nsubj:pass"}
 PASSIVE_SUBJECTS = {"nsubjpass", "nsubj:pass"}
@@ -138,6 +140,27 @@ def _record_tree(record: dict) -> tuple[list[str], list[int], list[str]] | None:
     if not all(isinstance(h, int) and 0 <= h < len(tokens) for h in heads):
         raise RecordError("field 'deps' has a head outside the sentence")
     return tokens, heads, labels
+
+
+@dataclass
+class SvoOptions:
+    """Add subject-verb-object triples: `svo`, [{subject, verb, object, negated}].
+
+    Uses the record's `deps` when it has them (after `nlpkit parse`, or from a
+    treebank), else parses with spaCy. Passive voice is turned active (the
+    agent is the subject); conjoined subjects, verbs and objects give one
+    triple each.
+
+    \b
+      echo 'The mouse was not chased by the cat.' | nlpkit svo
+      {"id":"stdin:1",...,"svo":[{"subject":"the cat","verb":"chased","object":"The mouse","negated":true}]}
+    """
+
+    model: str | None = spacy_model_param()
+    retokenize: bool = retokenize_param()
+
+    def build(self, field: str = "text") -> SvoStage:
+        return SvoStage(model=self.model, field=field, retokenize=self.retokenize, n_process=1)
 
 
 class SvoStage(SpacyStage):

@@ -8,8 +8,11 @@ data package is often not installed.
 
 from __future__ import annotations
 
-from nlpkit.linguistic.annotate.runner import SpacyStage
+from dataclasses import dataclass
+
+from nlpkit.linguistic.annotate.runner import SpacyStage, retokenize_param, spacy_model_param
 from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text
+from nlpkit.params import param
 from nlpkit.stage import Stage
 
 ENGINES = ("spacy", "nltk")
@@ -90,6 +93,28 @@ class SpacyTagStage(SpacyStage):
 
     def __init__(self, *, model=None, field="text", retokenize=False, n_process=1):
         super().__init__(("pos",), model=model, field=field, retokenize=retokenize, n_process=n_process)
+
+
+@dataclass
+class TagOptions:
+    """Add part-of-speech tags: `pos` (Penn Treebank) and `upos` (Universal POS), aligned with `tokens`.
+
+    Records with `tokens` are tagged on exactly those tokens; others are tokenized
+    by the engine first (and get `tokens`). --jobs N runs N spaCy worker processes.
+
+    \b
+      echo 'I saw her duck' | nlpkit tag --format text
+      PRP VBD PRP$ NN
+    """
+
+    engine: str = param("spacy", choices=ENGINES, show_default=True,
+                        help="spacy: the pipeline's tagger; nltk: NLTK's averaged perceptron (Penn tags, UPOS by NLTK's "
+                             "universal mapping).")
+    model: str | None = spacy_model_param()
+    retokenize: bool = retokenize_param()
+
+    def build(self, field: str = "text") -> Stage:
+        return TagStage(self.engine, model=self.model, field=field, retokenize=self.retokenize, n_process=1)
 
 
 def TagStage(engine: str = "spacy", *, model=None, field="text", retokenize=False, n_process=1) -> Stage:

@@ -21,18 +21,24 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from nlpkit.params import param
+
 STRATEGIES = ("greedy", "sample", "beam")
 
 
 @dataclass
 class Decoding:
-    strategy: str = "greedy"
-    temperature: float = 1.0
-    top_k: int = 0  # 0: no limit
-    top_p: float = 1.0
-    beam_width: int = 4
-    max_new_tokens: int = 50
-    seed: int = 0
+    """How `lm generate` picks tokens: the declaration its command, pipelines and the library share."""
+
+    strategy: str = param("greedy", choices=STRATEGIES, show_default=True, help="How the next token is chosen.")
+    temperature: float = param(1.0, min=0, show_default=True,
+                               help="Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy.")
+    top_k: int = param(0, min=0, show_default=True, help="Sample from the k most probable tokens only (0: all; 1 is greedy).")
+    top_p: float = param(1.0, min=0, max=1, min_open=True, show_default=True,
+                         help="Sample from the smallest set of tokens whose probability reaches p.")
+    beam_width: int = param(4, min=1, show_default=True, help="Beams (beam; 1 is greedy).")
+    max_new_tokens: int = param(30, min=0, show_default=True, help="Tokens to add at most (fewer when <eos> comes first).")
+    seed: int = param(0, show_default=True, help="Sampling seed: the same seed gives the same text.")
 
     def check(self) -> None:
         from nlpkit.lm.model import LMUsageError

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import NlpkitError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
 from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
 from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
@@ -50,7 +50,7 @@ class LMError(NlpkitError):
     """A language model that cannot be trained or used as asked (exit 1)."""
 
 
-class LMUsageError(LMError):
+class LMUsageError(LMError, UsageError):
     """Options that do not fit together (exit 2)."""
 
     exit_code = 2

@@ -6,12 +6,55 @@ field of a record through untouched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
-from nlpkit.errors import RecordError
+from nlpkit.device import device_param, threads_param
+from nlpkit.errors import RecordError, UsageError
 from nlpkit.io import Writer
+from nlpkit.lm.decoding import Decoding
+from nlpkit.params import FLAG, nested, param
 from nlpkit.records import Record
 from nlpkit.stage import Stage
+
+
+def lm_model_param():
+    return param(None, flag="--model", path="dir", exists=True, required=True, help="Language model directory.")
+
+
+@dataclass
+class PerplexityOptions:
+    model_dir: str = lm_model_param()
+    per_record: bool = param(False, style=FLAG,
+                             help="Write each record with a `perplexity` field (a filter), not the corpus figure.")
+    as_json: bool = param(False, style=FLAG, flag="--json", help="The corpus figures as JSON.")
+    device: str = device_param()
+    threads: int | None = threads_param()
+
+    def build(self, field: str = "text") -> PerplexityStage:
+        """The stage as a filter of records, which it is only with --per-record."""
+        if not self.per_record or self.as_json:
+            raise UsageError("lm perplexity streams records only with --per-record (the corpus figure is not a record)")
+        return self.scorer(field)
+
+    def scorer(self, field: str = "text") -> PerplexityStage:
+        """The stage that scores each record (the command adds the scores up without --per-record)."""
+        return PerplexityStage(self.model_dir, field=field, device=self.device, threads=self.threads)
+
+
+@dataclass
+class GenerateOptions:
+    model_dir: str = lm_model_param()
+    prompt: str | None = param(None, help="The prompt (in place of each record's text); alone, without INPUTS, one record "
+                                          "is written.")
+    decoding: Decoding = nested(Decoding)
+    device: str = device_param()
+    threads: int | None = threads_param()
+
+    def build(self, field: str = "text") -> GenerateStage:
+        self.decoding.check()
+        return GenerateStage(self.model_dir, self.decoding, prompt=self.prompt, field=field, device=self.device,
+                             threads=self.threads)
 
 
 class _LMStage(Stage):

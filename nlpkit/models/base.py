@@ -78,11 +78,13 @@ class Classifier:
 
 def model_class(kind: str) -> type[Classifier]:
     _ensure_registry()
+    from nlpkit.registry import resolve
+
     try:
-        module_name, attr = MODEL_KINDS[kind].split(":")
+        target = MODEL_KINDS[kind]
     except KeyError:
         raise ModelError(f"unknown model kind {kind!r}; known: {', '.join(sorted(MODEL_KINDS))}") from None
-    return getattr(importlib.import_module(module_name), attr)
+    return resolve(target)
 
 
 def _ensure_registry() -> None:

@@ -24,7 +24,7 @@ import time
 import warnings
 from pathlib import Path
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import UsageError
 from nlpkit.files import AtomicDirectory, library_versions, write_json
 from nlpkit.models.base import Classifier, ModelError, load_model, read_manifest
 
@@ -37,10 +37,8 @@ OPSET = 20
 _TRACE_TEXTS = ("an example review to trace the graph with", "a second one")
 
 
-class InferenceError(NlpkitError):
+class InferenceError(UsageError):
     """A --quantize / --runtime request that does not apply to this model (a usage error)."""
-
-    exit_code = 2
 
 
 def check_inference_options(model_dir: str | Path, quantize: str | None = None, runtime: str = "torch") -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import InputError, NlpkitError, RecordError
+from nlpkit.errors import InputError, NlpkitError, RecordError, UsageError
 from nlpkit.io import BadInput, read_items
 from nlpkit.records import model_input
 from nlpkit.models.base import Classifier, fingerprint, model_class, save_model
@@ -25,10 +25,8 @@ from nlpkit.models.base import Classifier, fingerprint, model_class, save_model
 DEFAULT_VALID_FRACTION = 0.1
 
 
-class ParamError(NlpkitError):
-    """A parameter the chosen kind does not take (the CLI turns it into a usage error)."""
-
-    exit_code = 2
+class ParamError(UsageError):
+    """A parameter the chosen kind does not take (a usage error)."""
 
     def __init__(self, kind: str, name: str):
         self.kind = kind

@@ -8,16 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from nlpkit.errors import NlpkitError
+from nlpkit.errors import UsageError
 from nlpkit.models.inference import NEURAL_KINDS
 
 EXPLAIN_WORDS = 10
 
 
-class ServeError(NlpkitError):
+class ServeError(UsageError):
     """A server set-up the user must change (two models of one name, ...): a usage error."""
-
-    exit_code = 2
 
 
 def parse_model_spec(spec: str) -> tuple[str, str]:

@@ -6,6 +6,10 @@ import html
 import re
 import unicodedata
 
+from dataclasses import dataclass
+from typing import Any
+
+from nlpkit.params import SWITCH, param, values
 from nlpkit.records import get_text
 from nlpkit.stage import Stage
 
@@ -26,24 +30,21 @@ _APOSTROPHE_PAIR = re.compile(r"['\u2019]{2}")
 UNICODE_FORMS = ("NFKC", "NFC", "NFKD", "NFD", "none")
 
 
-def clean(
-    text: str,
-    *,
-    lower: bool = True,
-    html_tags: bool = True,
-    urls: bool = True,
-    emails: bool = True,
-    punct: bool = True,
-    digits: bool = False,
-    unicode: str = "NFKC",
-    whitespace: bool = True,
-) -> str:
+def clean(text: str, **options: Any) -> str:
     """Normalise one text. Steps run in a fixed order: unicode, HTML, URLs, e-mails,
     case, punctuation, digits, whitespace.
 
     >>> clean("I <i>LOVED</i> it &amp; you'll too!<br />4/10", digits=True)
     'i loved it youll too'
+
+    The options and their defaults are :class:`CleanOptions`'s.
     """
+    return clean_text(text, **values(CleanOptions(**options)))
+
+
+def clean_text(text: str, *, lower: bool, html_tags: bool, urls: bool, emails: bool, punct: bool, digits: bool,
+               unicode: str, whitespace: bool) -> str:
+    """:func:`clean` with every step given (the stage's hot path: no defaults to fill in)."""
     if unicode != "none":
         text = unicodedata.normalize(unicode, text)
     if html_tags:
@@ -73,16 +74,40 @@ def clean(
     return text
 
 
+@dataclass
+class CleanOptions:
+    """Normalize text: case, HTML, URLs, e-mails, punctuation, digits, Unicode, whitespace.
+
+    \b
+      echo 'Great <b>movie</b>! See http://imdb.com' | nlpkit clean --format text
+      great movie see
+    """
+
+    lower: bool = param(True, style=SWITCH, show_default=True, help="Lowercase.")
+    html_tags: bool = param(True, style=SWITCH, flag="--html", show_default=True,
+                            help="Strip HTML tags, unescape entities (<br /> becomes a space).")
+    urls: bool = param(True, style=SWITCH, show_default=True, help="Remove URLs.")
+    emails: bool = param(True, style=SWITCH, show_default=True, help="Remove e-mail addresses.")
+    punct: bool = param(True, style=SWITCH, show_default=True,
+                        help="Remove punctuation (apostrophes inside words are dropped: don't -> dont).")
+    digits: bool = param(False, style=SWITCH, show_default=True, help="Remove digits.")
+    unicode: str = param("NFKC", choices=UNICODE_FORMS, show_default=True, help="Unicode normalization form.")
+    whitespace: bool = param(True, style=SWITCH, show_default=True, help="Collapse runs of whitespace to one space.")
+
+    def build(self, field: str = "text") -> CleanStage:
+        return CleanStage(field=field, **values(self))
+
+
 class CleanStage(Stage):
     """Rewrites the text field of each record with :func:`clean`."""
 
     batch_size = 512
 
     def __init__(self, field: str = "text", **options):
-        if options.get("unicode", "NFKC") not in UNICODE_FORMS:
-            raise ValueError(f"unicode must be one of {UNICODE_FORMS}")
         self.field = field
-        self.options = options
+        self.options = values(CleanOptions(**options))
+        if self.options["unicode"] not in UNICODE_FORMS:
+            raise ValueError(f"unicode must be one of {UNICODE_FORMS}")
 
     def process_record(self, record):
-        return {**record, self.field: clean(get_text(record, self.field), **self.options)}
+        return {**record, self.field: clean_text(get_text(record, self.field), **self.options)}

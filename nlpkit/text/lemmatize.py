@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nlpkit.errors import RecordError
+from nlpkit.params import param, values
 from nlpkit.records import get_tokens
 from nlpkit.stage import Stage
 
@@ -27,6 +30,25 @@ def lemmatize(tokens: list[str], engine: str = "wordnet", pos: str | None = None
     """
     stage = LemmatizeStage(engine=engine, pos=pos)
     return next(iter(stage([{"tokens": tokens}])))["tokens"]
+
+
+@dataclass
+class LemmatizeOptions:
+    """Replace `tokens` with their lemmas, using each token's part of speech.
+
+    \b
+      echo "the cats ran" | nlpkit lemmatize --format text
+      the cat run
+    """
+
+    engine: str = param("wordnet", choices=ENGINES, show_default=True,
+                        help="wordnet: NLTK's WordNet lemmatizer with POS mapping; spacy: spaCy's lemmatizer.")
+    pos: str | None = param(None, choices=WORDNET_POS,
+                            help="Force one WordNet POS (default: the record's `pos`, else NLTK's tagger).")
+    model: str | None = param(None, reads_disk=True, help="spaCy pipeline name or path (engine spacy).")
+
+    def build(self, field: str = "text") -> LemmatizeStage:
+        return LemmatizeStage(field=field, **values(self))
 
 
 class LemmatizeStage(Stage):

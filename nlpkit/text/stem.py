@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from nlpkit.params import param, values
 from nlpkit.records import get_tokens
 from nlpkit.stage import Stage
 
@@ -40,6 +43,24 @@ def stem(tokens: list[str], algorithm: str = "porter", porter_mode: str = "nltk"
     """
     stemmer = make_stemmer(algorithm, porter_mode, lang)
     return [stemmer.stem(t) for t in tokens]
+
+
+@dataclass
+class StemOptions:
+    """Stem `tokens` (or the whitespace-split text).
+
+    \b
+      echo "running cats" | nlpkit stem --format text
+      run cat
+    """
+
+    algorithm: str = param("porter", choices=ALGORITHMS, show_default=True)
+    porter_mode: str = param("nltk", choices=PORTER_MODES, show_default=True,
+                             help="NLTK's Porter variants: NLTK extensions, the original 1980 algorithm, Martin's extensions.")
+    lang: str = param("english", show_default=True, help="Language for Snowball.")
+
+    def build(self, field: str = "text") -> StemStage:
+        return StemStage(field=field, **values(self))
 
 
 class StemStage(Stage):

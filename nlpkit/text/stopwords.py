@@ -7,7 +7,9 @@ forms (`don't`, `didn`, ...) stay unless the user says otherwise with `keep`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from nlpkit.params import comma_list, param
 from nlpkit.records import get_tokens
 from nlpkit.stage import Stage
 
@@ -56,6 +58,28 @@ def read_word_list(path: str) -> list[str]:
     """One word per line; blank lines and `#` comments ignored."""
     with open(path, encoding="utf-8") as f:
         return [w for w in (line.split("#", 1)[0].strip() for line in f) if w]
+
+
+@dataclass
+class StopwordsOptions:
+    """Remove stop words from `tokens` (or the whitespace-split text).
+
+    \b
+      echo "this is not a good movie" | nlpkit stopwords --format text
+      not good movie
+    """
+
+    lang: str = param("english", show_default=True, help="NLTK stop-word list; 'none' for no list (use --add/--list).")
+    add: str = param("", help="Extra stop words, comma-separated.")
+    lists: tuple[str, ...] = param((), flag="--list", path="file", exists=True, multiple=True,
+                                   help="File of extra stop words, one per line (repeatable).")
+    keep: str | None = param(None, help="Words never removed, comma-separated. Default: the negations (not, no, nor, n't forms); "
+                                        "--keep '' removes them too.")
+
+    def build(self, field: str = "text") -> StopwordsStage:
+        extra = [*comma_list(self.add), *(w for path in self.lists for w in read_word_list(path))]
+        return StopwordsStage(lang=None if self.lang == "none" else self.lang, add=extra,
+                              keep=None if self.keep is None else comma_list(self.keep), field=field)
 
 
 class StopwordsStage(Stage):

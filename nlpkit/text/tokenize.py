@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, spacy_max_length
+from nlpkit.params import FLAG, param, values
 from nlpkit.records import WORD_RE
 from nlpkit.stage import Stage
 
@@ -22,6 +24,27 @@ def tokenize(text: str, engine: str = "nltk") -> list[str]:
     stage = TokenizeStage(engine=engine)
     stage.ensure_setup()
     return stage.tokenize_texts([text])[0][0]
+
+
+@dataclass
+class TokenizeOptions:
+    """Split text into `tokens` (and `sents` with --sentences).
+
+    \b
+      echo "Don't stop." | nlpkit tokenize --format text
+      Do n't stop .
+    """
+
+    engine: str = param("nltk", choices=ENGINES, show_default=True,
+                        help="nltk: nltk.word_tokenize (Penn Treebank + punkt); spacy: spaCy's tokenizer; "
+                             "regex: a fast word regex; wordpiece: a BERT tokenizer.")
+    sentences: bool = param(False, style=FLAG, help="Also add `sents`: a list of token lists, one per sentence.")
+    model: str | None = param(None, reads_disk=True, help="spaCy pipeline name or path (engine spacy).")
+    checkpoint: str | None = param(None, reads_disk=True,
+                                   help="Transformers checkpoint for the WordPiece vocabulary (default: the offline MiniLM).")
+
+    def build(self, field: str = "text") -> TokenizeStage:
+        return TokenizeStage(field=field, **values(self))
 
 
 class TokenizeStage(Stage):

@@ -6,7 +6,32 @@ parse and svo; each asks it only for the layers it writes.
 
 from __future__ import annotations
 
-from nlpkit.linguistic.annotate.runner import LAYERS, SpacyStage, parse_layers
+from dataclasses import dataclass
+
+from nlpkit.errors import UsageError
+from nlpkit.linguistic.annotate.runner import LAYERS, SpacyStage, parse_layers, retokenize_param, spacy_model_param
+from nlpkit.params import param
+
+
+@dataclass
+class AnnotateOptions:
+    """Add several linguistic layers in one spaCy pass: `pos`/`upos`, `lemma`, `ents`, `deps`.
+
+    \b
+      nlpkit annotate --layers pos,ner reviews.jsonl -j 2 > annotated.jsonl
+    """
+
+    layers: str = param("pos,lemma,ner,deps", show_default=True, metavar="LAYER,...",
+                        help="Any of pos, lemma, ner, deps: computed in one spaCy pass.")
+    model: str | None = spacy_model_param()
+    retokenize: bool = retokenize_param()
+
+    def build(self, field: str = "text") -> AnnotateStage:
+        try:
+            chosen = parse_layers(self.layers)
+        except ValueError as e:
+            raise UsageError(f"--layers: {e}") from None
+        return AnnotateStage(chosen, model=self.model, field=field, retokenize=self.retokenize, n_process=1)
 
 
 class AnnotateStage(SpacyStage):
@@ -20,4 +45,4 @@ def annotate(texts: list[str], layers: str = "pos,lemma,ner,deps", model: str | 
     return list(AnnotateStage(layers, model=model)([{"text": t} for t in texts]))
 
 
-__all__ = ["LAYERS", "AnnotateStage", "SpacyStage", "annotate", "parse_layers"]
+__all__ = ["LAYERS", "AnnotateOptions", "AnnotateStage", "SpacyStage", "annotate", "parse_layers"]

