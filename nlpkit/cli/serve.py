@@ -1,5 +1,8 @@
 import click
 
+from nlpkit.cli._params import declared_options
+from nlpkit.serve.search import ServeIndexOptions
+
 # --workers N: each worker process rebuilds the app from this environment variable (JSON)
 CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 
@@ -8,9 +11,7 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 @click.option("--model", "models", multiple=True, metavar="[NAME=]DIR",
               help="A model directory to serve (repeat for several); NAME defaults to the directory's name. "
                    "The first is the one /v1/predict uses.")
-@click.option("--index", "indexes", multiple=True, metavar="[NAME=]DIR",
-              help="A retrieval index (`nlpkit index build`) to search at POST /v1/search (the first) and "
-                   "/v1/indexes/NAME/search; repeat for several.")
+@declared_options(ServeIndexOptions)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from nlpkit.errors import NlpkitError, UsageError
+from nlpkit.params import FLAG, comma_list, param
 from nlpkit.retrieval import metrics
 
 ROWS = ("bm25", "dense", "hybrid", "dense-int8")
@@ -67,18 +68,36 @@ REFERENCE_FAMILY = {"bm25": "bm25", "dense": "dense", "dense-int8": "dense"}
 Log = Callable[[str], None]
 
 
+def _rows(text: str) -> tuple[str, ...]:
+    rows = comma_list(text)
+    unknown = [r for r in rows if r not in ROWS]
+    if unknown or not rows:
+        raise ValueError(f"unknown row {', '.join(unknown) or '(none)'}; rows: {', '.join(ROWS)}")
+    return rows
+
+
 @dataclass
 class RetrievalBenchOptions:
-    data: Path
-    out: Path
-    rows: tuple[str, ...] = ROWS
-    split: str = "test"
-    tune_fusion: bool = False
-    seed: int = 0
-    model: str | None = None
-    batch_size: int | None = None
+    """The run's settings; the declared ones are `nlpkit bench retrieval`'s options (nlpkit.params)."""
+
+    data: str = param(None, required=True, metavar="DIR", reads_disk=True,
+                      help="A BEIR-layout directory (corpus.jsonl, queries.jsonl, qrels/test.tsv), or the name of one "
+                           "fetched with `nlpkit corpora fetch` (scifact, nfcorpus).")
+    rows: tuple[str, ...] = param(ROWS, parse=_rows, type_name="ROW,...", default_text=",".join(ROWS),
+                                  show_default=True, help="Rows to run, comma-separated.")
+    split: str = param("test", show_default=True, help="The qrels file scored: qrels/SPLIT.tsv.")
+    tune_fusion: bool = param(False, style=FLAG,
+                              help=f"Choose hybrid's fusion on a seeded {TUNE_SHARE:.0%} of the queries and score "
+                                   "hybrid on the rest only (default: the documented default fusion, every query).")
+    model: str | None = param(None, reads_disk=True, help="The sentence encoder: a sentence-transformers directory or "
+                              "hub name (default: the bundled all-MiniLM-L6-v2).")
+    batch_size: int | None = param(None, type=int, min=1, help="Texts per forward pass of the encoder.")
+    limit: int | None = param(None, type=int, min=1, help="Score only a seeded subset of this many judged queries.")
+    seed: int = param(0, show_default=True,
+                      help=f"Seed of the fusion split, the --limit subset and the {LATENCY_QUERIES} latency queries.")
+    out: str = param("bench-out/retrieval", path="dir", show_default=True,
+                     help="Where results.json, report.md and report.html go.")
     device: str = "cpu"
-    limit: int | None = None  # judged queries (a seeded subset), for a quick run
     name: str | None = None  # a known BEIR set's name, when the directory does not say
     notes: list[str] = field(default_factory=list)
 
@@ -265,7 +284,7 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
     if unknown or not options.rows:
         raise UsageError(f"rows must be among {', '.join(ROWS)}, not {', '.join(unknown) or 'none'}")
     started_all = time.perf_counter()
-    data = open_beir(options.data, options.split)
+    data = open_beir(Path(options.data), options.split)
     queries = data.test_queries()
     qrels = data.qrels()
     if options.limit is not None and options.limit < len(queries):
@@ -280,7 +299,8 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
     validation, scored_hybrid = ([], all_qids)
     if options.tune_fusion and "hybrid" in options.rows:
         validation, scored_hybrid = split_queries(all_qids, TUNE_SHARE, options.seed)
-    work = options.out / "indexes"
+    out = Path(options.out)
+    work = out / "indexes"
     work.mkdir(parents=True, exist_ok=True)
 
     rows: list[dict[str, Any]] = []
@@ -289,7 +309,7 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
     tuning: dict[str, Any] | None = None
     for row in options.rows:
         say(f"{row}: building its index")
-        result: dict[str, Any] = {"row": row, "status": "done"}
+        result: dict[str, Any] = {"row": row, "status": "done", "reference_family": REFERENCE_FAMILY.get(row)}
         quantize = "int8" if row == "dense-int8" else None
         uses_dense = row != "bm25"
         encode_seconds = 0.0
@@ -369,10 +389,10 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
         "notes": options.notes,
         **_stamp(started_all),
     }
-    options.out.mkdir(parents=True, exist_ok=True)
-    write_json(options.out / "results.json", results)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json(out / "results.json", results)
     from nlpkit.retrieval.bench_report import write_retrieval_reports
 
-    write_retrieval_reports(results, options.out)
+    write_retrieval_reports(results, out)
     return results
 

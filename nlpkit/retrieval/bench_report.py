@@ -18,10 +18,8 @@ METRIC_HEADERS = [("ndcg@10", "nDCG@10"), ("recall@10", "R@10"), ("recall@100", 
 
 
 def _reference(results: dict, row: dict) -> dict | None:
-    from nlpkit.retrieval.bench import REFERENCE_FAMILY
-
-    family = REFERENCE_FAMILY.get(row["row"])
-    return (results.get("references") or {}).get(family or "")
+    """The published figure of the row's family (results.json names it), when the set has one."""
+    return (results.get("references") or {}).get(row.get("reference_family") or "")
 
 
 def _mb(n: int | None) -> str:

@@ -18,32 +18,26 @@ answer, 413 more queries than ``max_queue``, 503 (with Retry-After) when the enc
 is full.
 """
 
-from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
-
 from nlpkit.errors import NlpkitError
-from nlpkit.serve.batching import MicroBatcher, QueueFull
+from nlpkit.params import param
 
 MAX_K = 1000
 RETRY_AFTER_S = 1
 
 
-class SearchRequest(BaseModel):
-    """Exactly one of query or queries."""
+@dataclass
+class ServeIndexOptions:
+    """`nlpkit serve`'s option for indexes (nlpkit.params)."""
 
-    model_config = ConfigDict(extra="forbid")
-    query: str | None = Field(None, description="One query.")
-    queries: list[str] | None = Field(None, description="Several queries, answered in order.")
-    k: int = Field(10, ge=1, le=MAX_K, description="Hits per query.")
-    mode: str | None = Field(None, description="bm25, dense or hybrid (default: hybrid when the index has both parts).")
-    fields: list[str] | None = Field(None, description="The document fields each hit carries (default: all).")
+    indexes: tuple[str, ...] = param((), flag="--index", multiple=True, metavar="[NAME=]DIR", reads_disk=True,
+                                     help="A retrieval index (`nlpkit index build`) to search at POST /v1/search (the "
+                                          "first) and /v1/indexes/NAME/search; repeat for several.")
 
 
 @dataclass
@@ -51,7 +45,7 @@ class ServedIndex:
     name: str
     directory: Path
     searcher: Any  # nlpkit.retrieval.search.Searcher
-    batcher: MicroBatcher | None = None
+    batcher: Any = None  # a MicroBatcher of the query texts, made on the first dense query
     lock: threading.Lock = field(default_factory=threading.Lock)  # the record store reads one file handle
 
     @property
@@ -95,14 +89,36 @@ def load_served_indexes(specs: list[str], device: str = "auto") -> list[ServedIn
     return out
 
 
-def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+def _error(status: int, message: str, headers: dict | None = None):
+    from fastapi.responses import JSONResponse
+
     return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def request_model():
+    """The body of a search (pydantic, made when a server is: no FastAPI at import time)."""
+    from pydantic import BaseModel, ConfigDict, Field
+
+    class SearchRequest(BaseModel):
+        """Exactly one of query or queries."""
+
+        model_config = ConfigDict(extra="forbid")
+        query: str | None = Field(None, description="One query.")
+        queries: list[str] | None = Field(None, description="Several queries, answered in order.")
+        k: int = Field(10, ge=1, le=MAX_K, description="Hits per query.")
+        mode: str | None = Field(None, description="bm25, dense or hybrid (default: hybrid when the index has both parts).")
+        fields: list[str] | None = Field(None, description="The document fields each hit carries (default: all).")
+
+    return SearchRequest
 
 
 def install_search(app, indexes: list[ServedIndex], settings) -> None:
     """The search routes on `app` (see the module docstring)."""
     from starlette.concurrency import run_in_threadpool
 
+    from nlpkit.serve.batching import MicroBatcher, QueueFull
+
+    SearchRequest = request_model()
     by_name = {i.name: i for i in indexes}
 
     async def encode(index: ServedIndex, queries: list[str]):
@@ -117,7 +133,7 @@ def install_search(app, indexes: list[ServedIndex], settings) -> None:
         rows = await index.batcher.submit([{"text": q} for q in queries])
         return np.stack(rows).astype(np.float32)
 
-    async def search(index: ServedIndex, body: SearchRequest):
+    async def search(index: ServedIndex, body):
         if (body.query is None) == (body.queries is None):
             return _error(422, 'give exactly one of "query" or "queries"')
         queries = [body.query] if body.query is not None else body.queries
