@@ -1,7 +1,7 @@
 """Retrieval: nlpkit's rows against the raw libraries in one run, and the HNSW and memory checks.
 
     python benchmarks/bench_retrieval.py                  # every part
-    python benchmarks/bench_retrieval.py ag_news speed    # some of: ag_news, speed, hnsw, rss
+    python benchmarks/bench_retrieval.py ag_news speed    # some of: ag_news, speed, int8, hnsw, rss
     python benchmarks/bench_retrieval.py --cached hnsw    # only the passage vectors cached so far
 
 The hnsw and rss parts first encode the IMDb passages not cached yet (101,000 in all: hours on
@@ -19,6 +19,8 @@ Writes benchmarks/results/retrieval.json (a part run alone updates its own keys)
   bm25 and dense on those same queries. Targets: bm25 within 0.002 nDCG@10 of raw bm25s,
   dense within 0.003 of raw dense, hybrid at least 0.01 above the better single row,
   dense-int8 within 0.01 of dense.
+- int8: the dense-int8 row alone on each int8 runtime (ONNX Runtime, torch), against the
+  ag_news part's fp32 dense row.
 - speed: documents per second of SentenceTransformer.encode, nlpkit's encoder in fp32, in
   int8 (torch) and in int8 on ONNX Runtime, at the same batch size (32) and length (256), on
   the same 600 documents, in
@@ -160,6 +162,24 @@ def part_ag_news() -> dict:
     return {"ag_news": {"data": str(AG_NEWS), "documents": len(ids), "queries": len(queries), "raw": raw,
                         "raw_on_hybrid_queries": raw_on_scored, "nlpkit": results["rows"], "tuning": tuning,
                         "fusion_default_at_run": results["fusion_default"], "checks": checks, "targets": targets}}
+
+
+def part_int8() -> dict:
+    """dense-int8 alone, on each int8 runtime (ONNX Runtime, torch), through nlpkit's API, against the fp32 dense
+    row of the ag_news part (nDCG does not depend on the machine's load: no need to re-encode in fp32)."""
+    from nlpkit.retrieval.bench import RetrievalBenchOptions, run_retrieval_bench
+
+    path = RESULTS / "retrieval.json"
+    dense = next(r for r in json.loads(path.read_text())["ag_news"]["nlpkit"] if r["row"] == "dense")
+    out: dict = {"dense_ndcg@10": dense["ndcg@10"], "rows": {}}
+    for runtime in ("onnx", "torch"):
+        log(f"dense-int8 on {runtime}")
+        [row] = run_retrieval_bench(RetrievalBenchOptions(data=str(AG_NEWS), out=str(OUT / f"int8-{runtime}"),
+                                                          rows=("dense-int8",), int8_runtime=runtime), log=log)["rows"]
+        out["rows"][runtime] = row
+        out[f"{runtime}_vs_dense"] = round(row["ndcg@10"] - dense["ndcg@10"], 4)
+    out["targets"] = {f"{runtime}_within_0.01": abs(out[f"{runtime}_vs_dense"]) <= 0.01 for runtime in ("onnx", "torch")}
+    return {"int8": out}
 
 
 def _scored_queries(qids: list[str], tuning: dict) -> list[str]:
@@ -309,7 +329,7 @@ def part_rss() -> dict:
     return {"rss": out}
 
 
-PARTS = {"ag_news": part_ag_news, "speed": part_speed, "hnsw": part_hnsw, "rss": part_rss}
+PARTS = {"ag_news": part_ag_news, "speed": part_speed, "int8": part_int8, "hnsw": part_hnsw, "rss": part_rss}
 
 
 def main(names: list[str]) -> int:

@@ -7,7 +7,8 @@ timed, with :class:`nlpkit.retrieval.encoder.Encoder`), then searches every judg
 100 with :mod:`nlpkit.retrieval.metrics` (trec_eval's semantics, as BEIR reports them).
 
 - ``bm25``: BM25 alone; ``dense``: the fp32 encoder and a flat (exact) FAISS index;
-  ``hybrid``: both, fused (:mod:`nlpkit.retrieval.fusion`); ``dense-int8``: the int8 encoder.
+  ``hybrid``: both, fused (:mod:`nlpkit.retrieval.fusion`); ``dense-int8``: the int8 encoder
+  (ONNX Runtime's int8 by default, torch's dynamic int8 with ``int8_runtime="torch"``).
 - hybrid uses the documented default fusion. With ``tune_fusion`` it chooses among
   :func:`fusion_candidates` on a seeded share (:data:`TUNE_SHARE`) of the queries and is
   scored on the rest only; the report says so, and the candidates' table is in results.json.
@@ -92,6 +93,9 @@ class RetrievalBenchOptions:
     model: str | None = param(None, reads_disk=True, help="The sentence encoder: a sentence-transformers directory or "
                               "hub name (default: the bundled all-MiniLM-L6-v2).")
     batch_size: int | None = param(None, type=int, min=1, help="Texts per forward pass of the encoder.")
+    int8_runtime: str = param("onnx", choices=("onnx", "torch"), show_default=True,
+                              help="dense-int8's encoder: ONNX Runtime's int8 quantization of the exported encoder, or "
+                                   "torch's dynamic int8 quantization of its Linear layers.")
     limit: int | None = param(None, type=int, min=1, help="Score only a seeded subset of this many judged queries.")
     seed: int = param(0, show_default=True,
                       help=f"Seed of the fusion split, the --limit subset and the {LATENCY_QUERIES} latency queries.")
@@ -208,12 +212,17 @@ def _encode(corpus: _Corpus, options: RetrievalBenchOptions, quantize: str | Non
     from nlpkit.retrieval.encoder import BATCH_SIZE, Encoder
 
     encoder = Encoder(options.model, batch_size=options.batch_size or BATCH_SIZE, device=options.device,
-                      quantize=quantize).load()
+                      quantize=quantize, runtime=_runtime(options, quantize)).load()
     encoder.encode(corpus.texts[:8])  # warm-up
-    log(f"encoding {len(corpus.texts):,} documents ({quantize or 'fp32'})")
+    log(f"encoding {len(corpus.texts):,} documents ({quantize or 'fp32'}, {_runtime(options, quantize)})")
     started = time.perf_counter()
     vectors = encoder.encode(corpus.texts)
     return vectors, time.perf_counter() - started
+
+
+def _runtime(options: RetrievalBenchOptions, quantize: str | None) -> str:
+    """The encoder's runtime: int8 on options.int8_runtime, fp32 on torch."""
+    return options.int8_runtime if quantize else "torch"
 
 
 def _build(corpus: _Corpus, directory: Path, options: RetrievalBenchOptions, *, vectors=None, bm25: bool,
@@ -226,7 +235,8 @@ def _build(corpus: _Corpus, directory: Path, options: RetrievalBenchOptions, *, 
     else:
         items = ((f"corpus:{i + 1}", {**r, EMBEDDING_FIELD: v}) for i, (r, v) in enumerate(zip(corpus.records, vectors)))
     started = time.perf_counter()
-    build_index(items, directory, model=options.model, device=options.device, quantize=quantize, bm25=bm25,
+    build_index(items, directory, model=options.model, device=options.device, quantize=quantize,
+                runtime=_runtime(options, quantize), bm25=bm25,
                 dense_index="flat" if vectors is not None else "none")
     return time.perf_counter() - started
 
@@ -319,12 +329,13 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
             array, encode_seconds = vectors[quantize]
             result["encoder_docs_per_second"] = round(len(corpus.records) / encode_seconds, 1)
             result["encode_seconds"] = round(encode_seconds, 2)
+            result["encoder"] = {"quantize": quantize, "runtime": _runtime(options, quantize)}
         directory = work / row
         build = _build(corpus, directory, options, vectors=vectors[quantize][0] if uses_dense else None,
                        bm25=row in ("bm25", "hybrid"), quantize=quantize)
         result["index_build_seconds"] = round(encode_seconds + build, 2)
         result["index_bytes"] = dir_bytes(directory)
-        searcher = Searcher(directory, device=options.device, quantize=quantize).load(
+        searcher = Searcher(directory, device=options.device, quantize=quantize, runtime=_runtime(options, quantize)).load(
             "hybrid" if row == "hybrid" else "bm25" if row == "bm25" else "dense")
         if row == "hybrid":
             # the bm25 and dense rows' lists when they ran (the same documents, settings and vectors)
@@ -384,6 +395,7 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
         "tuning": tuning,
         "references": REFERENCES.get(name or "", {}),
         "settings": {"encoder": options.model or "all-MiniLM-L6-v2", "device": options.device,
+                     "int8_runtime": options.int8_runtime,
                      "batch_size": options.batch_size, "depth": DEPTH, "latency_queries": LATENCY_QUERIES,
                      "fusion_rrf_k": fusion.RRF_K, "seed": options.seed},
         "notes": options.notes,
