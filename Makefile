@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 # torch first, in its own pip call, pinned: anything that asks for plain `torch` before
 # it is installed pulls a multi-GB CUDA build. The package's own requirement is a range.
 TORCH  ?= torch==2.13.0
-EXTRAS := models,ray,glove-reference,test,serve
+EXTRAS := models,ray,glove-reference,test,serve,retrieval
 
 .PHONY: install test lint bench perf docs lock clean-venv gpu-pack
 

@@ -114,7 +114,7 @@ def part_lm(pool: list[dict], tokens_per_s: float) -> dict:
     from nlpkit.lm.ngram import KneserNeyTrigram, UnigramLM
 
     valid, rest = pool[:VALID_REVIEWS], pool[VALID_REVIEWS:]
-    tokens_per_review = 270  # IMDb's mean in this tokenization (nlpkit.models.vocab.record_tokens), + <eos>
+    tokens_per_review = 270  # IMDb's mean in this tokenization (nlpkit.training.vocab.record_tokens), + <eos>
     n_train = min(len(rest), int(BUDGET_S * tokens_per_s / tokens_per_review))
     train = rest[:n_train]
     print(f"lm: training on {n_train:,} reviews ({tokens_per_s:,.0f} tokens/s measured)", flush=True)

@@ -395,7 +395,7 @@ def _collect(reviews: Iterator[tuple[str, tuple, dict]]) -> dict[str, list[dict]
 
 
 def _copy_jsonl_dir(directory: Path) -> dict[str, list[dict]]:
-    from nlpkit.io import BadInput, read_items
+    from nlpkit.io import iter_records, read_items
 
     splits: dict[str, list[dict]] = {}
     for split in SPLITS:
@@ -403,9 +403,7 @@ def _copy_jsonl_dir(directory: Path) -> dict[str, list[dict]]:
         if path is None:
             continue
         records = []
-        for location, record in read_items([str(path)]):
-            if isinstance(record, BadInput):
-                raise InputError(location, record.problem)
+        for location, record in iter_records(read_items([str(path)])):
             missing = [k for k in ("text", "label") if k not in record]
             if missing or not isinstance(record["text"], str):
                 raise InputError(location, f"not a corpus record (needs 'text' and 'label'; missing {missing})")

@@ -308,10 +308,32 @@ def _json_default(obj):
     raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
 
 
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2 RENAME_EXCHANGE); False where the system cannot.
+
+    Replacing a directory otherwise takes two renames (the old one away, the new one in),
+    and a kill between them leaves neither in place.
+    """
+    import ctypes
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
 class AtomicDirectory:
     """``with AtomicDirectory(dest) as tmp:`` fill ``tmp``; on success it replaces ``dest``.
 
-    A crash leaves ``dest`` as it was (or absent), never half-written.
+    A crash leaves ``dest`` as it was (or absent), never half-written. On Linux the old
+    ``dest`` and the new one are swapped in one step (:func:`exchange_paths`), so that
+    even a kill at the end leaves one of them in place.
     """
 
     def __init__(self, dest: str | os.PathLike):
@@ -337,6 +359,9 @@ class AtomicDirectory:
                 self._name_destination(exc)
             return False
         _umask_modes(self.tmp)
+        if self.dest.exists() and exchange_paths(self.tmp, self.dest):
+            shutil.rmtree(self.tmp, ignore_errors=True)  # the old directory, now under the temporary name
+            return False
         old = None
         if self.dest.exists():
             old = self.dest.with_name(f"{temporary_prefix(f'.{self.dest.name}.', 'old')}{time.time_ns()}")

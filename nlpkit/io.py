@@ -24,7 +24,7 @@ from typing import IO, Any, Union
 
 import orjson
 
-from nlpkit.errors import InputError, MissingInput
+from nlpkit.errors import InputError, MissingInput, RecordError
 
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson", ".ndjson.gz")
 STDIN_NAME = "stdin"
@@ -398,10 +398,29 @@ def read_records(inputs: Iterable[str] | str = ("-",), **options: Any) -> Iterat
     """Records only, for library use: raises :class:`InputError` on the first bad line."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [os.fspath(inputs)]
-    for location, record in read_items(inputs, **options):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for _, record in iter_records(read_items(inputs, **options)):
         yield record
+
+
+def iter_records(items: Iterable[Item], on_error: str = "fail", skipped: Any = None,
+                 read: Callable[[Record], Any] | None = None) -> Iterator[tuple[str, Any]]:
+    """``(location, record)`` for each readable item, or ``(location, read(record))``: the one loop over records with --on-error.
+
+    An unreadable line, or a RecordError that `read` raises, stops with an InputError naming
+    the location; with ``on_error="skip"`` it is counted in `skipped` (a
+    :class:`nlpkit.records.Skipped`) and left out instead.
+    """
+    for location, record in items:
+        try:
+            if isinstance(record, BadInput):
+                raise RecordError(record.problem)
+            value = record if read is None else read(record)
+        except RecordError as e:
+            if on_error != "skip" or skipped is None:
+                raise InputError(location, str(e)) from None
+            skipped.add(location, str(e))
+            continue
+        yield location, value
 
 
 # --------------------------------------------------------------------------- writers
@@ -523,10 +542,10 @@ def batched(items: Iterable[Item], size: int = 256, max_chars: int = 2_000_000) 
 
 # --------------------------------------------------------------------------- formats of other modules
 # A format another module implements is registered here as "module:attribute" and imported on
-# first use, as commands and model kinds are: nlpkit.conllu builds on this module, never the reverse.
+# first use, as commands and model kinds are: nlpkit.linguistic.conllu builds on this module, never the reverse.
 
-INPUT_FORMATS["conllu"] = "nlpkit.conllu:read_conllu_file"  # type: ignore[assignment]
-OUTPUT_FORMATS["conllu"] = "nlpkit.conllu:ConlluWriter"  # type: ignore[assignment]
+INPUT_FORMATS["conllu"] = "nlpkit.linguistic.conllu:read_conllu_file"  # type: ignore[assignment]
+OUTPUT_FORMATS["conllu"] = "nlpkit.linguistic.conllu:ConlluWriter"  # type: ignore[assignment]
 SUFFIX_FORMATS[".conllu"] = SUFFIX_FORMATS[".conllu.gz"] = "conllu"
 # token<TAB>tag NER files (IOB1/IOB2/BIOES, CoNLL-2003, Universal NER): one sentence a record, its `ents`
 INPUT_FORMATS["iob"] = "nlpkit.linguistic.ner_eval:read_iob_file"  # type: ignore[assignment]

@@ -51,6 +51,10 @@ class Param:
     #: the long option (default ``--`` + name with dashes) and any short ones, e.g. ("-k",)
     flag: str | None = None
     short: tuple[str, ...] = ()
+    #: a SWITCH's off flag, where it is not ``--no-`` + the flag (``--train-embeddings``)
+    negative: str | None = None
+    #: the value of a VALUE option given without one (``--resume`` alone is ``--resume latest``)
+    flag_value: Any = None
     choices: tuple[Any, ...] | None = None
     min: float | None = None
     max: float | None = None
@@ -88,7 +92,9 @@ class Param:
 
     @property
     def negative_flag(self) -> str | None:
-        return "--no-" + self.long_flag[2:] if self.style == SWITCH else None
+        if self.style != SWITCH:
+            return None
+        return self.negative or "--no-" + self.long_flag[2:]
 
     def convert(self, value: Any) -> Any:
         """The typed, checked value; ValueError with the reason (without the option's name)."""
@@ -136,7 +142,7 @@ class Param:
         low = self.min is not None and (number < self.min or self.min_open and number == self.min)
         high = self.max is not None and (number > self.max or self.max_open and number == self.max)
         if low or high:
-            raise ValueError(f"{value} is not in the range {self.range_text()}.")
+            raise ValueError(f"{number} is not in the range {self.range_text()}.")
         return number
 
     def range_text(self) -> str:
@@ -269,8 +275,10 @@ def parse_words(options_class: Any, words: Sequence[str], where: str = "") -> di
             continue
         if eq:
             text = inline
-        elif i < len(words):
+        elif i < len(words) and not (declaration.flag_value is not None and words[i].startswith("-")):
             text, i = words[i], i + 1
+        elif declaration.flag_value is not None:
+            text = declaration.flag_value
         else:
             raise UsageError(f"{where}option '{flag}' requires an argument.")
         try:

@@ -408,20 +408,23 @@ def run_stage(
     progress: Callable[[int], None] | None = None,
     debug: bool = False,
     writer_factory: Callable[..., Writer] | None = None,
+    items: Iterable[Item] | None = None,
 ) -> RunReport:
     """Read the inputs, run the stage (here, in worker processes, or on Ray), write the output.
 
     `writer_factory(stream, field=..., main_field=...)` replaces the output format's writer
-    (``embed docvec --npy`` writes an array, not records).
+    (``embed docvec --npy`` writes an array, not records). `items` replaces the inputs
+    (``search --query TEXT``: records made from the command line), run here.
     """
     check_options(options)
     set_max_chars(stage, options.max_chars)
-    if options.executor in REMOTE_EXECUTORS:
+    if options.executor in REMOTE_EXECUTORS and items is None:
         from nlpkit.registry import resolve
 
         run_remotely = resolve(REMOTE_EXECUTORS[options.executor])
         return run_remotely(stage, options, name=name, progress=progress, debug=debug)
-    items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
+    if items is None:
+        items = io.read_items(options.inputs, field=options.field, lines=options.lines, input_format=options.input_format)
     # a stage with a worker pool of its own (spaCy's n_process) is fed by one process
     jobs = 1 if stage.runs_own_workers else options.jobs
 

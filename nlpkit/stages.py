@@ -51,6 +51,10 @@ STAGES: dict[str, str] = {
     # language models (nlpkit/lm/)
     "lm perplexity": "nlpkit.lm.stages:PerplexityOptions",
     "lm generate": "nlpkit.lm.stages:GenerateOptions",
+    # retrieval (nlpkit/retrieval/)
+    "chunk": "nlpkit.retrieval.chunk:ChunkOptions",
+    "encode": "nlpkit.retrieval.encoder:EncodeOptions",
+    "search": "nlpkit.retrieval.search:SearchOptions",
 }
 
 

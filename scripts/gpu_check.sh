@@ -10,8 +10,8 @@
 # nlpkit is installed from the pack's wheel into a venv that sees the system's packages. The dry run
 # uses the python on PATH (or $PYTHON) with nlpkit importable.
 #
-# $GPU_CHECK names the module of nlpkit.bench that runs (default gpu_check; scripts/gpu_lm_check.sh
-# sets gpu_lm_check, the LM pretraining and the lm-lstm fine-tune); the results default to its name.
+# $GPU_CHECK names the check that runs (default gpu_check, module nlpkit.bench.gpu.check; scripts/gpu_lm_check.sh
+# sets gpu_lm_check, nlpkit.bench.gpu.lm_check: the LM pretraining and the lm-lstm fine-tune); the results default to its name.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
@@ -42,4 +42,4 @@ if [ -z "$dry_run" ]; then
     cd "${TMPDIR:-/tmp}"
 fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec "$python" -m "nlpkit.bench.$check" --pack "$pack" --out "$out" $dry_run
+exec "$python" -m "nlpkit.bench.gpu.${check#gpu_}" --pack "$pack" --out "$out" $dry_run

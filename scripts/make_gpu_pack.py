@@ -83,7 +83,7 @@ def write_ids(data: Path, out: Path, tokenizer_dir: Path, limit: int | None) -> 
 
     from nlpkit.bench.data import balanced_subset, load_split, load_unlabelled
     from nlpkit.corpora import split_path
-    from nlpkit.models.vocab import truncate
+    from nlpkit.training.vocab import truncate
 
     tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
     assert len(tokenizer) < 2**16, "WordPiece ids must fit in uint16"

@@ -24,14 +24,17 @@ def write_jsonl(path: Path, records) -> Path:
     return path
 
 
+def run_cli(*args, input=None, env=None):
+    """Run `nlpkit ARGS...` in-process; returns click's Result (stdout and stderr apart).
+
+    A plain function, for module-scoped fixtures; tests take it as the `invoke` fixture.
+    """
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
+
+
 @pytest.fixture
 def invoke():
-    """Run `nlpkit ARGS...` in-process; returns click's Result (stdout and stderr apart)."""
-
-    def _invoke(*args, input=None, env=None):
-        return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
-
-    return _invoke
+    return run_cli
 
 
 @pytest.fixture

@@ -45,6 +45,29 @@ def test_cycle_finder_finds_a_cycle(tmp_path):
     assert stats.core_to_cli(graph) == [("nlpkit.b", "nlpkit.cli")]
 
 
+def test_no_two_packages_import_each_other():
+    """models, lm and embeddings build on nlpkit.training and nlpkit.modeldir, not on each other's internals."""
+    stats = _arch_stats()
+    assert stats.package_cycles(stats.import_graph(ROOT / "nlpkit")) == []
+
+
+def test_no_private_name_is_imported_across_modules():
+    assert _arch_stats().private_imports(ROOT / "nlpkit") == []
+
+
+def test_package_and_private_checkers_can_fail(tmp_path):
+    package = tmp_path / "nlpkit"
+    for sub in ("a", "b"):
+        (package / sub).mkdir(parents=True)
+        (package / sub / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("")
+    (package / "a" / "x.py").write_text("from nlpkit.b.y import _helper\n")
+    (package / "b" / "y.py").write_text("def f():\n    from nlpkit.a import x\n")
+    stats = _arch_stats()
+    assert stats.package_cycles(stats.import_graph(package)) == [("nlpkit.a", "nlpkit.b")]
+    assert stats.private_imports(package) == ["nlpkit.a.x -> nlpkit.b.y._helper"]
+
+
 def test_every_stage_command_is_registered():
     """A command with the shared stage options builds its stage from the registry, and vice versa."""
     import click
@@ -78,6 +101,7 @@ PIPELINES = [
     ["vectorize tfidf --apply {fitted} --top 3", "predict --model {model}"],
     ["clean", "vectorize bow --apply {fitted_bow} --top 2"],
     ["lm perplexity --model {lm} --per-record", "lm generate --model {lm} --max-new-tokens 4 --strategy sample --seed 1"],
+    ["chunk --count words --max-tokens 100000", "encode", "search --index {index} -k 2"],
 ]
 NLPKIT = str(Path(sys.executable).parent / "nlpkit")
 
@@ -103,6 +127,7 @@ def reviews(tmp_path_factory) -> Path:
     _nlpkit("train", "--model", "tfidf-lr", "--train", train, "-o", str(folder / "model"))
     _nlpkit("lm", "train", "--arch", "lstm", "--dim", "16", "--hidden", "16", "--layers", "1", "--epochs", "1",
             "--vocab-size", "500", str(folder / "reviews.jsonl"), "-o", str(folder / "lm"))
+    _nlpkit("index", "build", str(folder / "reviews.jsonl"), "-o", str(folder / "index"))
     return folder
 
 
@@ -111,7 +136,7 @@ def reviews(tmp_path_factory) -> Path:
 def test_run_pipeline_equals_shell_pipeline(segments, reviews):
     """`nlpkit run --pipeline` (built from the registry) prints byte for byte what the shell pipeline prints."""
     segments = [s.format(fitted=reviews / "fitted", fitted_bow=reviews / "fitted-bow", model=reviews / "model",
-                         lm=reviews / "lm") for s in segments]
+                         lm=reviews / "lm", index=reviews / "index") for s in segments]
     shell = (reviews / "reviews.jsonl").read_bytes()
     for segment in segments:
         shell = _nlpkit(*segment.split(), stdin=shell)

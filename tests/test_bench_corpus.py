@@ -12,18 +12,14 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from nlpkit.bench import references
 from nlpkit.bench.methods import METHODS
-from nlpkit.cli import cli
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "imdb-sample"
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def read(path: Path) -> list[dict]:
@@ -84,7 +80,7 @@ def stars(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def stars_run(stars, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench") / "stars"
-    result = invoke("bench", "corpus", "--train", stars["train"], "--test", stars["test"], "--unlabelled", stars["unsup"],
+    result = run_cli("bench", "corpus", "--train", stars["train"], "--test", stars["test"], "--unlabelled", stars["unsup"],
                     "--methods", "bow-nb,w2v-lr", "--limit", "200", "--set", "bow-nb.alpha=0.5", "--out", out)
     assert result.exit_code == 0, result.stderr
     return out, result
@@ -148,9 +144,9 @@ def test_set_is_part_of_the_resume_key(stars, stars_run, tmp_path):
     shutil.copytree(stars_run[0], out)
     common = ["bench", "corpus", "--train", stars["train"], "--test", stars["test"], "--methods", "bow-nb",
               "--limit", "200", "--out", out]
-    same = invoke(*common, "--set", "bow-nb.alpha=0.5")
+    same = run_cli(*common, "--set", "bow-nb.alpha=0.5")
     assert same.exit_code == 0 and "bow-nb (kept)" in same.stdout
-    other = invoke(*common, "--set", "bow-nb.alpha=0.25", "--set", "bow-nb.ngrams=1,1")
+    other = run_cli(*common, "--set", "bow-nb.alpha=0.25", "--set", "bow-nb.ngrams=1,1")
     assert other.exit_code == 0 and "(kept)" not in other.stdout
     nb = json.loads((out / "methods" / "bow-nb.json").read_text())
     assert (nb["params"]["alpha"], nb["params"]["ngrams"]) == (0.25, [1, 1])
@@ -163,8 +159,9 @@ def test_set_is_part_of_the_resume_key(stars, stars_run, tmp_path):
     ("bow-nb.alpha=-1", "bow-nb.alpha=-1: -1.0 is not in the range x>0."),
     ("bert.max_len", "'bert.max_len' is not METHOD.PARAM=VALUE"),
     # the settings of the LM a run pretrains for lm-lstm: `lm train`'s options, checked as those
-    ("lm-lstm.lm_epochs=0", "lm-lstm.lm_epochs=0: 0 is not in the range x>=1."),
-    ("lm-lstm.lm_bogus=1", "lm-lstm (kind lm-lstm) has no parameter 'lm_bogus'; known:"),
+    ("lm-lstm.lm.epochs=0", "lm-lstm.lm.epochs=0: 0 is not in the range x>=1."),
+    ("lm-lstm.lm.bogus=1", "lm-lstm (kind lm-lstm) has no parameter 'lm_bogus'; known:"),
+    ("lm-lstm.lm_epochs=0", "lm-lstm.lm_epochs=0: 0 is not in the range x>=1."),  # the old spelling, still read
     ("bilstm.lm_epochs=1", "bilstm (kind bilstm) has no parameter 'lm_epochs'"),
     # a given LM is fine-tuned as it is: no pretraining settings beside it
     (("lm-lstm.lm=models/my-lm", "lm-lstm.lm_epochs=2"),
@@ -172,21 +169,26 @@ def test_set_is_part_of_the_resume_key(stars, stars_run, tmp_path):
 ])
 def test_set_usage_errors(setting, message, tmp_path):
     settings = [setting] if isinstance(setting, str) else list(setting)
-    result = invoke("bench", "imdb", "--data", SAMPLE, *[a for s in settings for a in ("--set", s)], "--out", tmp_path)
+    result = run_cli("bench", "imdb", "--data", SAMPLE, *[a for s in settings for a in ("--set", s)], "--out", tmp_path)
     assert result.exit_code == 2
     assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
 
 
+def test_set_old_lm_spelling_says_the_new_one(tmp_path):
+    result = run_cli("bench", "imdb", "--data", SAMPLE, "--set", "lm-lstm.lm_epochs=0", "--out", tmp_path)
+    assert "--set lm-lstm.lm_epochs is deprecated: use --set lm-lstm.lm.epochs" in result.stderr
+
+
 def test_bench_corpus_usage_errors(stars, tmp_path):
-    result = invoke("bench", "corpus", "--out", tmp_path)
+    result = run_cli("bench", "corpus", "--out", tmp_path)
     assert result.exit_code == 2 and "give a corpus DIRECTORY, or --train FILE and --test FILE" in result.stderr
-    result = invoke("bench", "corpus", "--train", stars["train"], "--out", tmp_path)
+    result = run_cli("bench", "corpus", "--train", stars["train"], "--out", tmp_path)
     assert result.exit_code == 2 and "--train needs --test" in result.stderr
-    result = invoke("bench", "corpus", SAMPLE, "--corpus", "imbd", "--out", tmp_path)
+    result = run_cli("bench", "corpus", SAMPLE, "--corpus", "imbd", "--out", tmp_path)
     assert result.exit_code == 2 and "unknown corpus 'imbd'; known: ag_news, imdb, sst2" in result.stderr
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "fine", "label": "a"}\n{"text": "no label"}\n')
-    result = invoke("bench", "corpus", "--train", bad, "--test", stars["test"], "--methods", "bow-nb", "--out",
+    result = run_cli("bench", "corpus", "--train", bad, "--test", stars["test"], "--methods", "bow-nb", "--out",
                     tmp_path / "o")
     assert result.exit_code == 1
     assert f"{bad}:2: not a labelled record (needs a 'text' string and a 'label')" in result.stderr

@@ -14,20 +14,16 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from nlpkit.cli import cli
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "imdb-sample"
 TEST_MARK, UNSUP_MARK = "zqxtestonly", "zqxunsuponly"
-TINY = ["lm-lstm.lm_hidden=16", "lm-lstm.lm_layers=1", "lm-lstm.lm_vocab_size=3000", "lm-lstm.lm_min_count=1",
-        "lm-lstm.lm_context=16", "lm-lstm.lm_valid=10", "lm-lstm.lm_batch_size=64", "lm-lstm.epochs=1",
+TINY = ["lm-lstm.lm.hidden=16", "lm-lstm.lm.layers=1", "lm-lstm.lm.vocab_size=3000", "lm-lstm.lm.min_count=1",
+        "lm-lstm.lm.context=16", "lm-lstm.lm.valid=10", "lm-lstm.lm.batch_size=64", "lm-lstm.epochs=1",
         "lm-lstm.max_len=24", "lm-lstm.batch_size=16"]
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
 
 def read(path: Path) -> list[dict]:
@@ -60,7 +56,7 @@ def bench(corpus, out: Path, *sets: str):
             "--methods", "lm-lstm", "--out", out]
     for item in [*TINY, *sets]:
         args += ["--set", item]
-    result = invoke(*args)
+    result = run_cli(*args)
     assert result.exit_code == 0, result.stderr
     return result, json.loads((out / "results.json").read_text())
 
@@ -101,7 +97,7 @@ def test_the_lm_is_kept_by_key_and_set_changes_the_key(first, corpus, tmp_path):
     other_row, results = bench(corpus, out, "lm-lstm.epochs=2")
     assert "(kept)" not in other_row.stdout and results["lm"]["lm-lstm"]["finished"] == kept["finished"]
     # an LM setting is a new LM (another key, another directory) and so a new row
-    other_lm, results = bench(corpus, out, "lm-lstm.lm_epochs=2")
+    other_lm, results = bench(corpus, out, "lm-lstm.lm.epochs=2")
     changed = results["lm"]["lm-lstm"]
     assert "(kept)" not in other_lm.stdout and changed["key"] != lm["key"] and changed["epochs"] == 2
     assert sorted(p.name for p in (out / "lm").iterdir()) == sorted([lm["key"], changed["key"]])

@@ -15,13 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nlpkit.cli import cli
 from nlpkit.models import load_model, read_manifest
 from nlpkit.models.evaluation import classification_metrics
 from nlpkit.models.training import save_trained, stratified_split, train_model
-from tests.conftest import REPO, SAMPLE_DIR, parse_jsonl, write_jsonl
+from tests.conftest import REPO, SAMPLE_DIR, parse_jsonl, run_cli, write_jsonl
 
 KINDS = ["bow-nb", "tfidf-lr", "tfidf-svm", "nbsvm", "fasttext"]
 # fastText: one thread (deterministic) and few hash buckets (a small .bin) for the tests
@@ -42,9 +40,6 @@ def _balanced(path: Path, per_label: int) -> list[dict]:
                 out.append(record)
     return out
 
-
-def run_cli(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
 @pytest.fixture(scope="module")

@@ -7,11 +7,9 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from nlpkit.cli import cli
 from nlpkit.features import TextVectorizer, load_matrix
-from tests.conftest import SAMPLE_DIR, parse_jsonl, write_jsonl
+from tests.conftest import SAMPLE_DIR, parse_jsonl, run_cli, write_jsonl
 
 DOCS = [
     {"id": "d1", "text": "The cat sat."},
@@ -19,9 +17,6 @@ DOCS = [
     {"id": "d3", "tokens": ["The", "Cat"]},
 ]
 
-
-def run_cli(*args, input=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
 
 
 @pytest.fixture

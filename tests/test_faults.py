@@ -22,20 +22,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nlpkit.cli import cli
 from nlpkit.errors import NlpkitError
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "corpora" / "imdb-sample"
 NLPKIT = [sys.executable, "-m", "nlpkit"]
 
-
-def run_cli(*args, input=None, env=None):
-    return CliRunner().invoke(cli, [str(a) for a in args], input=input, env=env, catch_exceptions=False)
 
 
 def assert_clean_error(result, exit_code: int, *fragments: str) -> str:

@@ -76,7 +76,7 @@ def test_gpu_check_dry_run(pack, tmp_path):
 
 
 def test_gpu_lm_check_dry_run(pack, tmp_path):
-    from nlpkit.bench.gpu_lm_check import LM_DRY, LM_FULL
+    from nlpkit.bench.gpu.lm_check import LM_DRY, LM_FULL
 
     run, results = dry_run("gpu_lm_check.sh", pack, tmp_path / "gpu-lm-check.json")
     lm = results["lm"]

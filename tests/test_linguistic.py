@@ -17,22 +17,20 @@ import pytest
 from click.testing import CliRunner
 
 from nlpkit.cli import cli
-from nlpkit.conllu import read_conllu_records, sentence_blocks
+from nlpkit.linguistic.conllu import read_conllu_records, sentence_blocks
 from nlpkit.io import read_records, write_records
 from nlpkit.linguistic.evaluate import evaluate_conllu
 from nlpkit.linguistic.ner import NerStage
 from nlpkit.linguistic.parse import ParseStage
 from nlpkit.linguistic.svo import SvoStage, triples
 from nlpkit.linguistic.tag import TagStage, ptb_to_upos
+from tests.conftest import run_cli
 
 DATA = Path(__file__).parent / "data"
 GOLD = DATA / "linguistic-gold.conllu"
 REPO = Path(__file__).resolve().parents[1]
 APPLE = "Apple is looking at buying U.K. startup for $1 billion"
 
-
-def run_cli(*args, input=None):
-    return CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
 
 
 def jsonl(text: str) -> list[dict]:
@@ -254,7 +252,7 @@ def test_conllu_skips_empty_nodes_and_builds_text_without_a_comment():
         "4\t.\t.\tPUNCT\t.\t_\t2\tpunct\t_\t_",
         "",
     ]
-    from nlpkit.conllu import read_conllu
+    from nlpkit.linguistic.conllu import read_conllu
 
     [(location, record)] = list(read_conllu([line.encode() + b"\n" for line in lines], "x.conllu"))
     assert location == "x.conllu:1"

@@ -381,7 +381,7 @@ def test_a_damaged_lm_directory_is_refused(tmp_path, lstm_lm):
 
 def test_off_a_terminal_training_says_how_far_it_is_now_and_then(monkeypatch, capsys):
     """-v into a log (nohup, CI, a bench step's logs/NAME.log) draws no bar: plain lines instead."""
-    from nlpkit.models import loop
+    from nlpkit.training import loop
 
     monkeypatch.setattr(loop, "LINE_EVERY_S", 0.0)  # a line every batch, not every minute
     model = LanguageModel(**{**TINY_LSTM, "epochs": 2})

@@ -18,7 +18,7 @@ from nlpkit import device as devices  # noqa: E402
 from nlpkit.models import load_model, model_class, save_model  # noqa: E402
 from nlpkit.models import neural  # noqa: E402
 from nlpkit.models.neural import Collate, bucket_batches, sorted_batches  # noqa: E402
-from nlpkit.models.vocab import Vocab, pad, record_tokens, truncate  # noqa: E402
+from nlpkit.training.vocab import Vocab, pad, record_tokens, truncate  # noqa: E402
 from tests.conftest import parse_jsonl, write_jsonl  # noqa: E402
 
 

@@ -59,12 +59,10 @@ def load_unlabelled(path: str | Path) -> list[dict]:
 
 def _read_texts(path: str | Path, labelled: bool) -> list[dict]:
     from nlpkit.errors import InputError
-    from nlpkit.io import BadInput, read_items
+    from nlpkit.io import iter_records, read_items
 
     records = []
-    for location, record in read_items([str(path)]):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for location, record in iter_records(read_items([str(path)])):
         if not isinstance(record.get("text"), str) or (labelled and record.get("label") is None):
             raise InputError(location, "not a labelled record (needs a 'text' string and a 'label')" if labelled
                              else "not a text record (needs a 'text' string)")

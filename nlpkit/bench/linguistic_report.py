@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlpkit.bench.report import _CSS, _hardware_line, _svg
+from nlpkit.bench.toolkit import CSS, Table, hardware_line, html_table, md_table, svg
 
 UD_GOLD = ("UPOS", "XPOS", "Lemmas", "UAS", "LAS")
 UD_RAW = ("Tokens", "Sentences", "Words", "UPOS", "XPOS", "Lemmas", "UAS", "LAS")
@@ -22,14 +21,6 @@ UD_RAW = ("Tokens", "Sentences", "Words", "UPOS", "XPOS", "Lemmas", "UAS", "LAS"
 SPACY_PUBLISHED = {"token_acc": "Tokens (acc)", "sents_f": "Sentences F1", "tag_acc": "XPOS (acc)",
                    "pos_acc": "UPOS (acc)", "lemma_acc": "Lemmas (acc)", "dep_uas": "UAS", "dep_las": "LAS",
                    "ents_p": "NER P", "ents_r": "NER R", "ents_f": "NER F1"}
-
-
-@dataclass
-class Table:
-    title: str
-    headers: list[str]
-    rows: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
 
 
 def _f(x) -> str:
@@ -157,25 +148,18 @@ def rich_tables(results: dict) -> list:
 # --------------------------------------------------------------------------- Markdown
 
 
-def _md_table(t: Table) -> list[str]:
-    lines = [f"**{t.title}**", "", "| " + " | ".join(t.headers) + " |",
-             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(t.headers))) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in t.rows]
-    return lines + [""] + [f"- {n}" for n in t.notes] + ([""] if t.notes else [])
-
-
 def render_markdown(results: dict) -> str:
     name = "UD English-EWT" if results["benchmark"] == "ud" else "named entities"
     out = [f"# Linguistic benchmark: {name}", "",
            f"- **Data**: {data_line(results)}.",
-           f"- **Machine**: {_hardware_line(results)}; each engine in its own process, one thread.",
+           f"- **Machine**: {hardware_line(results)}; each engine in its own process, one thread.",
            f"- **Time**: {results['wall_seconds']:,.0f} s for this invocation (engines kept from an earlier run are "
            "not re-timed).", ""]
     for t in tables(results):
-        out += _md_table(t)
+        out += md_table(t)
     published = published_spacy(results)
     if published:
-        out += _md_table(published)
+        out += md_table(published)
     out += explanation(results)
     out += ["Every figure, model versions and the data's sha256: `results.json`. Plots: `report.html`.", ""]
     return "\n".join(out)
@@ -234,7 +218,7 @@ def plot_scores(results: dict) -> str | None:
         _bars(ax, [f"{a} {m}" for a, m in metrics],
               {r["engine"]: [100 * r["scores"][a][m] for a, m in metrics] for r in done}, "%")
         ax.set_title("Entity scores per engine", fontsize=9)
-    return _svg(fig)
+    return svg(fig)
 
 
 def plot_per_type(results: dict) -> str | None:
@@ -250,7 +234,7 @@ def plot_per_type(results: dict) -> str | None:
     _bars(ax, labels, {r["engine"]: [100 * r["scores"]["types"][lab]["f1"] if lab in r["scores"]["types"] else None
                                      for lab in labels] for r in done}, "F1 %")
     ax.set_title("F1 per entity type", fontsize=9)
-    return _svg(fig)
+    return svg(fig)
 
 
 def plot_speed(results: dict) -> str | None:
@@ -275,7 +259,7 @@ def plot_speed(results: dict) -> str | None:
     ax.set_yticks(range(len(done)), [r["engine"] for r in done], fontsize=8)
     ax.set_xlabel("words per second (one process, one thread)", fontsize=8)
     ax.legend(fontsize=7)
-    return _svg(fig)
+    return svg(fig)
 
 
 PLOTS = [
@@ -288,27 +272,17 @@ PLOTS = [
 # --------------------------------------------------------------------------- HTML
 
 
-def _html_table(t: Table) -> str:
-    e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in t.headers)
-    body = "".join("<tr>" + "".join(f'<td{"" if i == 0 else " class=num"}>{e(c)}</td>' for i, c in enumerate(row))
-                   + "</tr>" for row in t.rows)
-    notes = "".join(f"<li>{e(n)}</li>" for n in t.notes)
-    return (f"<h3>{e(t.title)}</h3><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-            + (f"<ul class=muted>{notes}</ul>" if notes else ""))
-
-
 def render_html(results: dict, plots: dict[str, str | None]) -> str:
     e = html.escape
     name = "UD English-EWT" if results["benchmark"] == "ud" else "named entities"
     parts = ["<!doctype html><html><head><meta charset=utf-8>", f"<title>nlpkit bench {e(results['benchmark'])}</title>",
-             f"<style>{_CSS}</style></head><body>", f"<h1>Linguistic benchmark: {e(name)}</h1>",
+             f"<style>{CSS}</style></head><body>", f"<h1>Linguistic benchmark: {e(name)}</h1>",
              f"<p><b>Data</b>: {e(data_line(results))}.<br><b>Machine</b>: "
-             f"{e(_hardware_line(results))}; each engine in its own process.</p>"]
-    parts += [_html_table(t) for t in tables(results)]
+             f"{e(hardware_line(results))}; each engine in its own process.</p>"]
+    parts += [html_table(t) for t in tables(results)]
     published = published_spacy(results)
     if published:
-        parts.append(_html_table(published))
+        parts.append(html_table(published))
     for key, caption, _ in PLOTS:
         svg = plots.get(key)
         if svg is not None:

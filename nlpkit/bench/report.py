@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from pathlib import Path
+
+from nlpkit.bench.toolkit import CSS, hardware_line, svg
 
 NONE_PUBLISHED = "none published"
 TITLES = {"imdb": "IMDb", "ag_news": "AG News", "sst2": "SST-2"}
@@ -200,7 +201,7 @@ def render_markdown(results: dict) -> str:
     if overrides_line(results):
         out.append(f"- **--set**: `{overrides_line(results)}`.")
     out += [f"- **Device**: {results['device']['used']} (asked: {results['device']['requested']}); seed "
-            f"{results['seed']}; {_hardware_line(results)}.",
+            f"{results['seed']}; {hardware_line(results)}.",
             f"- **Time**: {results['method_seconds']:,.0f} s in the methods' processes; this invocation took "
             f"{results['wall_seconds']:,.0f} s (methods kept from an earlier run are not re-timed).", ""]
     out.append("| " + " | ".join(h for _, h in cols) + " |")
@@ -248,23 +249,7 @@ def _params(method: dict) -> str:
     return ", ".join(f"{k}={v}" for k, v in sorted((method.get("params") or {}).items()) if v is not None)
 
 
-def _hardware_line(results: dict) -> str:
-    h = results["hardware"]
-    parts = [h.get("cpu") or h.get("machine"), f"{h.get('cpus_usable') or h.get('cpus')} CPU cores"]
-    if h.get("memory_gb"):
-        parts.append(f"{h['memory_gb']} GB RAM")
-    if h.get("gpu"):
-        parts.append(h["gpu"])
-    return ", ".join(str(p) for p in parts if p)
-
-
 # --------------------------------------------------------------------------- plots
-
-
-def _svg(fig) -> str:
-    buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return buffer.getvalue()
 
 
 def _done(results: dict) -> list[dict]:
@@ -304,7 +289,7 @@ def plot_accuracy(results: dict) -> str | None:
     ax.set_xlabel("test accuracy (%)")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.5 / len(done) - 0.12), ncol=3, fontsize=8, frameon=False)
     ax.set_title("Accuracy per method" + (" beside its family's published figure" if ref_y else ""))
-    return _svg(fig)
+    return svg(fig)
 
 
 def plot_accuracy_vs_time(results: dict) -> str | None:
@@ -333,7 +318,7 @@ def plot_accuracy_vs_time(results: dict) -> str | None:
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title("Accuracy against train time")
-    return _svg(fig)
+    return svg(fig)
 
 
 def plot_confusions(results: dict) -> str | None:
@@ -363,7 +348,7 @@ def plot_confusions(results: dict) -> str | None:
         ax.set_ylabel("true", fontsize=8, labelpad=0)
         ax.set_title(r["method"], fontsize=9)
     fig.suptitle("Confusion matrices (test)", fontsize=10)
-    return _svg(fig)
+    return svg(fig)
 
 
 def _curve_keys(history: list[dict]) -> list[str]:
@@ -398,7 +383,7 @@ def plot_learning_curves(results: dict) -> str | None:
             if ax.lines:
                 ax.legend(fontsize=7)
     fig.suptitle("Learning curves (neural methods)", fontsize=10)
-    return _svg(fig)
+    return svg(fig)
 
 
 PLOTS = [
@@ -418,18 +403,6 @@ def render_plots(results: dict) -> dict[str, str | None]:
 
 # --------------------------------------------------------------------------- HTML
 
-_CSS = """
-body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;
-color:#222;line-height:1.45}
-h1{margin-bottom:.2em} table{border-collapse:collapse;margin:1em 0;font-size:14px}
-th,td{padding:.3em .6em;border-bottom:1px solid #ddd} th{background:#f3f3f3;text-align:left}
-td.num{text-align:right;font-variant-numeric:tabular-nums} .warn{background:#fff4e0;border-left:4px solid #e08a2c;
-padding:.5em 1em} .ok{background:#eef6ee;border-left:4px solid #4a9a5b;padding:.5em 1em} .muted{color:#777}
-figure{margin:1.5em 0} figure img{max-width:100%;height:auto;display:block} figcaption{font-weight:600;margin:.4em 0}
-code{background:#f3f3f3;padding:.1em .3em;border-radius:3px}
-"""
-
-
 def render_html(results: dict, plots: dict[str, str | None]) -> str:
     e = html.escape
     rows = table_rows(results)
@@ -440,11 +413,11 @@ def render_html(results: dict, plots: dict[str, str | None]) -> str:
         items.append(("Vectors", e(vectors_line(results))))
     if overrides_line(results):
         items.append(("--set", f"<code>{e(overrides_line(results))}</code>"))
-    items += [("Device", f"{e(results['device']['used'])}; seed {results['seed']}; {e(_hardware_line(results))}"),
+    items += [("Device", f"{e(results['device']['used'])}; seed {results['seed']}; {e(hardware_line(results))}"),
               ("Time", f"{results['method_seconds']:,.0f} s in the methods' processes; this run "
                        f"{results['wall_seconds']:,.0f} s")]
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>nlpkit {e(title(results))}</title>", f"<style>{_CSS}</style></head><body>",
+             f"<title>nlpkit {e(title(results))}</title>", f"<style>{CSS}</style></head><body>",
              f"<h1>{e(title(results))}</h1>",
              f'<p class="muted">nlpkit {e(results["versions"].get("nlpkit", ""))}, {e(results["created"])}</p>',
              f'<p class="{"ok" if results["data"]["comparable"] else "warn"}">{e(comparability(results))}</p>',

@@ -157,7 +157,7 @@ def prepare_data(source, options: BenchOptions, listener: Listener) -> dict:
     from nlpkit.corpora import KNOWN
     from nlpkit.files import write_json
     from nlpkit.io import write_records
-    from nlpkit.models.base import fingerprint
+    from nlpkit.modeldir import fingerprint
 
     out = Path(options.out) / "data"
     raw = raw_splits(source, options)
@@ -214,7 +214,7 @@ def prepare_vectors(source, options: BenchOptions, data_info: dict, out: Path, l
     params = vectors_settings(n_train)
     unsup_print = None
     if unlabelled is not None:
-        from nlpkit.models.base import fingerprint
+        from nlpkit.modeldir import fingerprint
 
         unsup_records = list(bench_data.load_unlabelled(unlabelled))
         unsup_print = fingerprint(unsup_records)

@@ -179,7 +179,7 @@ def run_speed(options: SpeedOptions, on_run=None, on_case=None) -> dict:
 
 
 def speed_table(results: dict):
-    from nlpkit.bench.linguistic_report import Table
+    from nlpkit.bench.toolkit import Table
 
     table = Table(f"Words per second after one warm-up pass, mean of {results['runs']} timed runs "
                   f"with its 95% confidence interval ({results['docs']:,} documents, {results['words']:,} words)",
@@ -197,12 +197,11 @@ def speed_table(results: dict):
 
 
 def render_speed_markdown(results: dict) -> str:
-    from nlpkit.bench.linguistic_report import _md_table
-    from nlpkit.bench.report import _hardware_line
+    from nlpkit.bench.toolkit import hardware_line, md_table
 
     lines = ["# Speed of the stages", "", f"- **Data**: {results['data']}.",
-             f"- **Machine**: {_hardware_line(results)}; one process, the stages one after another.", ""]
-    return "\n".join(lines + _md_table(speed_table(results)) + ["Every run's figure: `results.json`.", ""])
+             f"- **Machine**: {hardware_line(results)}; one process, the stages one after another.", ""]
+    return "\n".join(lines + md_table(speed_table(results)) + ["Every run's figure: `results.json`.", ""])
 
 
 def plot_speed(results: dict) -> str | None:
@@ -214,7 +213,7 @@ def plot_speed(results: dict) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from nlpkit.bench.report import _svg
+    from nlpkit.bench.toolkit import svg
 
     fig, ax = plt.subplots(figsize=(7, 0.45 * len(done) + 1.2))
     means = [r["words_per_s"] for r in done]
@@ -223,7 +222,7 @@ def plot_speed(results: dict) -> str | None:
     ax.set_xscale("log")
     ax.set_xlabel("words per second (log scale; bars: 95% CI)")
     ax.invert_yaxis()
-    svg = _svg(fig)
+    svg = svg(fig)
     plt.close(fig)
     return svg
 
@@ -232,14 +231,13 @@ def render_speed_html(results: dict) -> str:
     import base64
     import html
 
-    from nlpkit.bench.linguistic_report import _html_table
-    from nlpkit.bench.report import _CSS, _hardware_line
+    from nlpkit.bench.toolkit import CSS, hardware_line, html_table
 
     e = html.escape
     parts = ["<!doctype html><html><head><meta charset=utf-8><title>nlpkit bench speed</title>",
-             f"<style>{_CSS}</style></head><body><h1>Speed of the stages</h1>",
-             f"<p><b>Data</b>: {e(results['data'])}.<br><b>Machine</b>: {e(_hardware_line(results))}.</p>",
-             _html_table(speed_table(results))]
+             f"<style>{CSS}</style></head><body><h1>Speed of the stages</h1>",
+             f"<p><b>Data</b>: {e(results['data'])}.<br><b>Machine</b>: {e(hardware_line(results))}.</p>",
+             html_table(speed_table(results))]
     svg = plot_speed(results)
     if svg is not None:
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")

@@ -201,7 +201,7 @@ class NltkAnnotator:
 
 def write_predictions(path: Path, sentences: list[list[Word]], with_heads: bool) -> None:
     """The engine's sentences as CoNLL-U (nlpkit's writer), so evaluate-conllu can score them again."""
-    from nlpkit.conllu import sentence_blocks
+    from nlpkit.linguistic.conllu import sentence_blocks
     from nlpkit.files import atomic_write_bytes
 
     blocks = []

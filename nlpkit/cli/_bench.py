@@ -1,8 +1,8 @@
 """What `bench imdb` and `bench corpus` share: the ladder's options, --set, the progress display, the run.
 
 ``--set METHOD.PARAM=VALUE`` takes exactly the model parameters `nlpkit train`
-exposes, converted and checked by the same click options
-(:func:`nlpkit.cli.train.model_options`), and only those the method's kind takes.
+exposes, converted and checked by their core declaration (nlpkit.models.options), and only
+those the method's kind takes; ``METHOD.lm.PARAM`` sets the LM the run pretrains for it.
 """
 
 from __future__ import annotations
@@ -31,19 +31,13 @@ def ladder_options(default_out: str):
             click.option("--force", is_flag=True, help="Re-run methods that already finished in --out."),
             click.option("--set", "sets", multiple=True, metavar="METHOD.PARAM=VALUE",
                          help="Set a method's model parameter (repeatable), checked as `nlpkit train`'s option "
-                              "of that name: --set bert.max_len=512 --set bilstm.epochs=4."),
+                              "of that name: --set bert.max_len=512 --set bilstm.epochs=4; METHOD.lm.PARAM sets the "
+                              "language model the run pretrains for it: --set lm-lstm.lm.epochs=2."),
         ]):
             f = option(f)
         return f
 
     return decorate
-
-
-def _train_options() -> dict[str, click.Option]:
-    """`nlpkit train`'s model options by parameter name (the same objects, so the same checks)."""
-    from nlpkit.cli.train import model_options
-
-    return {param.name: param for param in model_options(lambda **_: None).__click_params__}
 
 
 def _pretrain_options() -> dict[str, click.Option]:
@@ -64,12 +58,21 @@ def _pretrain_options() -> dict[str, click.Option]:
 
 
 def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[str, dict]:
-    """``("bert.max_len=512", ...)`` -> ``{"bert": {"max_len": 512}}``; a usage error (exit 2) names the known keys."""
+    """``("bert.max_len=512", ...)`` -> ``{"bert": {"max_len": 512}}``; a usage error (exit 2) names the known keys.
+
+    A model parameter is converted and checked by its core declaration (nlpkit.models.options,
+    as `nlpkit train` does); ``METHOD.lm.PARAM`` sets the language model the run pretrains for
+    the method (``lm_PARAM`` inside; the old spelling ``METHOD.lm_PARAM`` still works in 0.3,
+    with a deprecation line).
+    """
     from nlpkit.bench.methods import METHODS
     from nlpkit.bench.pretrain import PREFIX, RUN_LM
+    from nlpkit.errors import UsageError
+    from nlpkit.models.options import ModelOptions
     from nlpkit.models.training import kind_parameters
+    from nlpkit.params import convert, declared
 
-    options = _train_options()
+    model_params = {p.name for p in declared(ModelOptions)}
     overrides: dict[str, dict] = {}
     for item in sets:
         key, sep, raw = item.partition("=")
@@ -80,18 +83,28 @@ def parse_sets(sets: tuple[str, ...], ctx: click.Context | None = None) -> dict[
         if method is None:
             raise click.BadParameter(f"unknown method {method_name!r} in {item!r}; known: {', '.join(METHODS)}",
                                      param_hint="'--set'")
-        method_options = {p: options[p] for p in kind_parameters(method.kind) if p in options}
-        if method.params.get("lm") == RUN_LM:  # and the settings of the LM the run pretrains for it
-            method_options.update(_pretrain_options())
-        known = sorted(method_options)
+        pretrain = _pretrain_options() if method.params.get("lm") == RUN_LM else {}
+        if name.startswith("lm.") and pretrain:
+            name = PREFIX + name[len("lm."):]
+        elif name.startswith(PREFIX) and f"{PREFIX}{name[len(PREFIX):]}" in pretrain:
+            click.echo(f"Warning: --set {method_name}.{name} is deprecated: use --set {method_name}.lm."
+                       f"{name[len(PREFIX):]} (the {PREFIX}PARAM spelling is removed in nlpkit 0.4)", err=True)
+        known = sorted([p for p in kind_parameters(method.kind) if p in model_params] + list(pretrain))
         if name not in known:
+            shown = [f"lm.{k[len(PREFIX):]}" if k in pretrain else k for k in known]
             raise click.BadParameter(f"{method_name} (kind {method.kind}) has no parameter {name!r}; known: "
-                                     f"{', '.join(known)}", param_hint="'--set'")
-        option = method_options[name]
-        try:
-            value = option.type.convert(raw.strip(), option, ctx)
-        except click.BadParameter as e:
-            raise click.BadParameter(f"{item}: {e.message}", param_hint="'--set'") from None
+                                     f"{', '.join(shown)}", param_hint="'--set'")
+        if name in pretrain:
+            option = pretrain[name]
+            try:
+                value = option.type.convert(raw.strip(), option, ctx)
+            except click.BadParameter as e:
+                raise click.BadParameter(f"{item}: {e.message}", param_hint="'--set'") from None
+        else:
+            try:
+                value = convert(ModelOptions, name, raw.strip())
+            except UsageError as e:
+                raise click.BadParameter(f"{item}: {str(e).split(': ', 1)[1]}", param_hint="'--set'") from None
         overrides.setdefault(method_name, {})[name] = list(value) if isinstance(value, tuple) else value
     for method_name, values in overrides.items():
         pretraining = sorted(k for k in values if k.startswith(PREFIX))

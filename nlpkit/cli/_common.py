@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import click
@@ -79,13 +79,13 @@ def run_registered(name: str, options: dict[str, Any], stream: RunOptions) -> Ru
 
 
 def run_stage(stage: Stage, stream: RunOptions, name: str | None = None,
-              writer_factory: Callable[..., io.Writer] | None = None) -> RunReport:
+              writer_factory: Callable[..., io.Writer] | None = None, items: Iterable[io.Item] | None = None) -> RunReport:
     """Run a built stage with a progress bar and the summary on stderr (see nlpkit.runner.run_stage)."""
     name = name or click.get_current_context().info_name or type(stage).__name__
     show = verbose()
     with progress_bar(name, show) as progress:
         report = run_with_options(stage, stream, name=name, progress=progress, debug=debug(),
-                                  writer_factory=writer_factory)
+                                  writer_factory=writer_factory, items=items)
     if show:
         click.echo(f"{name}: {summary_line(report)}", err=True)
         # fused pipelines time each stage (locally only in one process; on Ray summed over workers)

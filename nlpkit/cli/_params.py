@@ -61,6 +61,8 @@ def click_option(declaration):
     else:
         kwargs["type"] = click_type(declaration)
         kwargs["multiple"] = declaration.multiple
+        if declaration.flag_value is not None:
+            kwargs.update(is_flag=False, flag_value=declaration.flag_value)
         if declaration.multiple and declaration.default is None:
             kwargs["default"] = ()
     if declaration.long_flag[2:].replace("-", "_") != declaration.name:

@@ -53,7 +53,7 @@ def speed(stages, data, limit, runs, field_name, out):
 
 def _read_records(data, limit, field_name):
     from nlpkit.errors import InputError
-    from nlpkit.io import BadInput, read_items
+    from nlpkit.io import iter_records, read_items
 
     if data is None:
         from nlpkit.resources import sample_dir
@@ -62,9 +62,7 @@ def _read_records(data, limit, field_name):
     else:
         where = f"{data} (first {limit} records)"
     records = []
-    for location, record in read_items([data]):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for location, record in iter_records(read_items([data])):
         if not isinstance(record.get(field_name), str):
             raise InputError(location, f"record has no {field_name!r} text (use --field to choose another)")
         records.append({field_name: record[field_name]})

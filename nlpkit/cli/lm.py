@@ -82,11 +82,11 @@ def train(inputs, output, valid_path, valid_fraction, seed, field, lines, **opti
       nlpkit lm train --arch lstm --epochs 2 -o models/lm corpora/imdb-sample/train.jsonl.gz
       nlpkit lm train --arch transformer --layers 2 --heads 4 --dim 128 --context 64 -o models/gpt reviews.jsonl
     """
-    from nlpkit.cli.train import _check_output
+    from nlpkit.modeldir import check_output_dir
     from nlpkit.lm.model import LanguageModel
     from nlpkit.lm.corpus import read_corpus, split_corpus
 
-    _check_output(output)
+    check_output_dir(output)
     params = {name: value for name, value in options.items() if value is not None}
     model = LanguageModel(**params, seed=seed, run_dir=output)
     model.check()  # before reading: options that do not fit fail fast

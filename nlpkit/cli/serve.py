@@ -49,7 +49,7 @@ def serve(models, indexes, host, port, workers, max_batch, max_wait_ms, max_queu
     import json
     import os
 
-    from nlpkit.models.base import read_manifest
+    from nlpkit.modeldir import read_manifest
     from nlpkit.serve.models import parse_model_spec
 
     if not models and not indexes:

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nlpkit.errors import InputError, NlpkitError, RecordError
-from nlpkit.io import BadInput, Item, source_of
+from nlpkit.errors import NlpkitError
+from nlpkit.io import Item, iter_records, source_of
 from nlpkit.records import Skipped, document_words
 
 class EmptyCorpus(NlpkitError):
@@ -35,16 +35,7 @@ def write_line_sentences(items: Iterable[Item], path: str | os.PathLike, *, fiel
     """Write one line per record (its tokens, else its whitespace-split text) to `path`."""
     stats = CorpusStats()
     with open(path, "w", encoding="utf-8", newline="\n") as out:
-        for location, record in items:
-            try:
-                if isinstance(record, BadInput):
-                    raise RecordError(record.problem)
-                words = document_words(record, field, lower)
-            except RecordError as e:
-                if on_error != "skip":
-                    raise InputError(location, str(e)) from None
-                stats.skipped.add(location, str(e))
-                continue
+        for _, words in iter_records(items, on_error, stats.skipped, read=lambda r: document_words(r, field, lower)):
             if not words:
                 continue
             out.write(" ".join(words))

@@ -176,13 +176,15 @@ class DocVecStage(Stage):
 
 
 class NpyWriter:
-    """Collects ``vector`` fields into FILE.npy (float32, input order) and their ids into FILE.ids.txt.
+    """Collects ``vector`` fields (or `field`) into FILE.npy (float32, input order) and their ids into FILE.ids.txt.
 
     Rows are spooled to a temporary file and assembled at close, so the row count
-    need not be known up front and memory stays flat.
+    need not be known up front and memory stays flat. A record's id is its ``id``,
+    else ``_id`` (BEIR), else its row number.
     """
 
-    def __init__(self, path: str | os.PathLike, dim: int | None = None):
+    def __init__(self, path: str | os.PathLike, dim: int | None = None, field: str = "vector"):
+        self.field = field
         import tempfile
 
         self.path = str(path)
@@ -194,11 +196,11 @@ class NpyWriter:
 
     def write(self, records: list[dict]) -> None:
         for r in records:
-            vector = np.asarray(r["vector"], dtype=np.float32)
+            vector = np.asarray(r[self.field], dtype=np.float32)
             if self.dim is None:
                 self.dim = len(vector)
             self._spool.write(vector.tobytes())
-            self._ids.write(str(r.get("id", self.rows)).replace("\n", " ") + "\n")
+            self._ids.write(str(r.get("id", r.get("_id", self.rows))).replace("\n", " ") + "\n")
             self.rows += 1
 
     def close(self) -> None:

@@ -114,7 +114,7 @@ def _is_gzip(path: Path) -> bool:
 
 def _load_directory(path: Path):
     from nlpkit.files import confined_path
-    from nlpkit.models.base import MANIFEST, ModelError, read_manifest
+    from nlpkit.modeldir import MANIFEST, ModelError, read_manifest
 
     if not (path / MANIFEST).exists():
         raise VectorsError(f"{path}: not an nlpkit vectors directory ({MANIFEST} is missing)")
@@ -233,7 +233,7 @@ def save_vectors(
     ``fasttext-bin`` it is a trained gensim ``FastText`` model (the .bin keeps the
     subword buckets, which KeyedVectors alone cannot rebuild into a model file).
     """
-    from nlpkit.models.base import FORMAT_VERSION, MANIFEST
+    from nlpkit.modeldir import FORMAT_VERSION, MANIFEST
     from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
 
     if format not in DIRECTORY_FILES:

@@ -350,22 +350,15 @@ def collect_records(items, field: str = "text", on_error: str = "fail") -> tuple
     the first bad record raises InputError.
     """
     from nlpkit.errors import InputError
-    from nlpkit.io import BadInput
+    from nlpkit.io import iter_records
     from nlpkit.records import model_input
 
     ids: list[str] = []
     records: list[dict] = []
     skipped = Skipped()
-    for location, record in items:
-        try:
-            if isinstance(record, BadInput):
-                raise RecordError(record.problem)
-            records.append(model_input(record, field))
-            ids.append(str(record.get("id", location)))
-        except RecordError as e:
-            if on_error != "skip":
-                raise InputError(location, str(e)) from None
-            skipped.add(location, str(e))
+    for location, (model_record, record) in iter_records(items, on_error, skipped, read=lambda r: (model_input(r, field), r)):
+        records.append(model_record)
+        ids.append(str(record.get("id", location)))
     if not records:
         raise InputError(source_of(items), "no records to vectorize")
     return ids, records, skipped

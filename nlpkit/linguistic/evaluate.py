@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from nlpkit.errors import InputError, NlpkitError
+from nlpkit.errors import NlpkitError
 
 METRICS = ("UPOS", "XPOS", "Lemmas", "UAS", "LAS")
 
@@ -37,13 +37,11 @@ class Word:
 
 
 def _words(path: str) -> Iterator[Word]:
-    from nlpkit.conllu import read_conllu_file
-    from nlpkit.io import BadInput
+    from nlpkit.linguistic.conllu import read_conllu_file
+    from nlpkit.io import iter_records
 
     offset = 0
-    for location, record in read_conllu_file(path):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for location, record in iter_records(read_conllu_file(path)):
         tokens = record["tokens"]
         n = len(tokens)
         lemma = record.get("lemma") or ["_"] * n

@@ -4,7 +4,7 @@
 - ``modules.py``: the torch modules: an AWD-LSTM-style LSTM, a decoder-only GPT, the output
   layer (a full softmax or ``AdaptiveLogSoftmaxWithLoss``).
 - ``model.py``: :class:`~nlpkit.lm.model.LanguageModel`, trained through the loop every torch
-  model shares (``nlpkit/models/loop.py``), its directory, perplexity.
+  model shares (``nlpkit/training/loop.py``), its directory, perplexity.
 - ``decoding.py``: greedy, sampling (temperature, top-k, top-p) and beam search.
 - ``stages.py``: the record stages behind ``nlpkit lm generate`` and ``lm perplexity --per-record``.
 

@@ -6,22 +6,15 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from nlpkit.errors import InputError, RecordError
-from nlpkit.io import BadInput, read_items
+from nlpkit.errors import InputError
+from nlpkit.io import iter_records, read_items
 from nlpkit.records import model_input
 
 
 def read_corpus(inputs: Iterable[str], field: str = "text", lines: bool = False) -> list[dict]:
     """What a language model reads of every record (its text and/or tokens); a bad record stops with its location."""
     inputs = list(inputs) or ["-"]
-    records = []
-    for location, record in read_items(inputs, field=field, lines=lines):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
-        try:
-            records.append(model_input(record, field))
-        except RecordError as e:
-            raise InputError(location, str(e)) from None
+    records = [r for _, r in iter_records(read_items(inputs, field=field, lines=lines), read=lambda r: model_input(r, field))]
     if not records:
         raise InputError(", ".join(inputs), "no records: a language model needs text to train on")
     return records

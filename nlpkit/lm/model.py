@@ -1,7 +1,7 @@
 """A language model: trained through the shared loop, saved as a directory, scored by perplexity.
 
 :class:`LanguageModel` holds its parameters as a dataclass (the loop's from
-:class:`~nlpkit.models.loop.TrainLoopParams`, the architecture's here) and, once
+:class:`~nlpkit.training.loop.TrainLoopParams`, the architecture's here) and, once
 fitted or loaded, ``tokenizer_`` and ``module_``.
 
 Training data: every record becomes ``w_1 ... w_n <eos>``; the records are
@@ -33,9 +33,9 @@ import numpy as np
 
 from nlpkit.errors import NlpkitError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
-from nlpkit.models.base import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
-from nlpkit.models.checkpoint import RunDirectory, carry_run_files, resume_dir
-from nlpkit.models.loop import SCHEDULES, TrainLoopParams, adamw, train_loop, warmup_then_decay
+from nlpkit.modeldir import FORMAT_VERSION, MANIFEST, fingerprint, read_manifest
+from nlpkit.training.checkpoint import RunDirectory, carry_run_files, resume_dir
+from nlpkit.training.loop import SCHEDULES, TrainLoopParams, adamw, train_loop, warmup_then_decay
 
 KIND = "lm"
 SHAPE = "lm.json"
@@ -165,10 +165,10 @@ class LanguageModel(LMParams):
         }
         self.module_ = LanguageModelNet(self.shape_)
         if keyed_vectors is not None:
-            from nlpkit.models.rnn import _init_embeddings
+            from nlpkit.training.embeddings import init_embeddings
 
             embedding = self.module_.encoder.embedding
-            self.vectors_found_ = _init_embeddings(embedding, self.tokenizer_.vocab, keyed_vectors)
+            self.vectors_found_ = init_embeddings(embedding, self.tokenizer_.vocab, keyed_vectors)
             # to the N(0, 1) scale of the embedding's own init (Word2Vec's entries are ~10x smaller), so that
             # the LSTM's weights meet inputs of the size they were initialised for; the directions are the vectors'
             with torch.no_grad():
@@ -287,7 +287,7 @@ def window_log_probs(model: LanguageModel, windows: list[list[int]], batch_size:
     """log P(w_1..w_k | w_0) of each window w_0..w_k, computed in length-sorted batches, in input order."""
     import torch
 
-    from nlpkit.models.batching import sorted_batches
+    from nlpkit.training.batching import sorted_batches
 
     collate, module = WindowCollate(model.tokenizer_.pad_id), model.module_
     was_training = module.training

@@ -153,7 +153,7 @@ def corpus_perplexity(stage: PerplexityStage, inputs, *, lines: bool = False, in
     import math
 
     from nlpkit.errors import InputError
-    from nlpkit.io import BadInput, batched, read_items
+    from nlpkit.io import batched, iter_records, read_items
     from nlpkit.lm.model import perplexity
 
     stage.ensure_setup()
@@ -161,11 +161,7 @@ def corpus_perplexity(stage: PerplexityStage, inputs, *, lines: bool = False, in
     nll, tokens, n_records = 0.0, 0, 0
     items = read_items(list(inputs), field=stage.field, lines=lines, input_format=input_format)
     for batch in batched(items, batch_size or stage.batch_size):
-        records = []
-        for location, record in batch:
-            if isinstance(record, BadInput):
-                raise InputError(location, record.problem)
-            records.append((location, record))
+        records = list(iter_records(batch))
         try:
             scores = model.score([r for _, r in records], stage.field, batch_size=batch_size or stage.batch_size)
         except RecordError:

@@ -4,7 +4,7 @@ Two vocabularies:
 
 - ``word``: the words of the training data by frequency (``--vocab-size``,
   ``--min-count``), from a record's ``tokens`` when present, else its text
-  cleaned and split as the RNN classifiers do (:func:`nlpkit.models.vocab.record_tokens`).
+  cleaned and split as the RNN classifiers do (:func:`nlpkit.training.vocab.record_tokens`).
   Ids 0, 1, 2 are ``<pad>``, ``<unk>``, ``<eos>``; the rest is ordered by frequency,
   which is what an adaptive softmax's cut-offs assume.
 - ``wordpiece``: the WordPiece vocabulary of the bundled all-MiniLM-L6-v2 checkpoint
@@ -21,7 +21,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nlpkit.models.vocab import PAD, UNK, Vocab, record_tokens
+from nlpkit.training.vocab import PAD, UNK, Vocab, record_tokens
 
 EOS = "<eos>"
 TOKENIZERS = ("word", "wordpiece")

@@ -13,21 +13,20 @@ Records in, records out: ``fit`` and ``predict_proba`` take lists of records
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile, NlpkitError
-from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
+from nlpkit.errors import NlpkitError
+from nlpkit.files import AtomicDirectory, library_versions, seal, write_json
+# the model directory's manifest, re-exported: every kind's load_weights reads it through this module
+from nlpkit.modeldir import FORMAT_VERSION, MANIFEST, ModelError, fingerprint, json_type, read_manifest  # noqa: F401
 
-FORMAT_VERSION = 1
-MANIFEST = "nlpkit.json"
 
 # kind -> "module:Class". Classes are imported only when a kind is used.
 MODEL_KINDS: dict[str, str] = {}
@@ -35,10 +34,6 @@ MODEL_KINDS: dict[str, str] = {}
 
 def register(kind: str, target: str) -> None:
     MODEL_KINDS[kind] = target
-
-
-class ModelError(NlpkitError):
-    """A model directory that cannot be used (missing, damaged, newer format, ...)."""
 
 
 class Classifier:
@@ -92,27 +87,6 @@ def _ensure_registry() -> None:
     importlib.import_module("nlpkit.models")
 
 
-# --------------------------------------------------------------------------- fingerprints, versions
-
-
-def fingerprint(records: Iterable[dict], labels: Iterable[str] | None = None) -> str:
-    """sha256 over the texts (and labels) a model was trained on, to tell data sets apart."""
-    h = hashlib.sha256()
-    labels_iter = iter(labels) if labels is not None else None
-    n = 0
-    for record in records:
-        text = record.get("text")
-        if text is None:
-            text = " ".join(record.get("tokens", []))
-        h.update(text.encode("utf-8"))
-        h.update(b"\x00")
-        if labels_iter is not None:
-            h.update(str(next(labels_iter)).encode("utf-8"))
-            h.update(b"\x01")
-        n += 1
-    return f"sha256:{h.hexdigest()[:32]}:{n}"
-
-
 # --------------------------------------------------------------------------- save / load
 
 
@@ -143,54 +117,12 @@ def model_manifest(model: Classifier, *, metrics: dict | None = None, data_finge
     }
 
 
-# manifest key -> the type it must have where present (issue 15: "1" or null crashed the loaders)
-MANIFEST_TYPES: dict[str, type | tuple[type, ...]] = {
-    "kind": str, "params": dict, "labels": list, "metrics": dict, "versions": dict, "file": str, "format": str,
-}
-
-
-def read_manifest(directory: str | os.PathLike) -> dict:
-    """The validated manifest of a model (or vectors) directory, its checksums checked (see nlpkit.files.seal)."""
-    directory = Path(directory)
-    path = directory / MANIFEST
-    if not directory.is_dir():
-        raise ModelError(f"{directory}: not a model directory (no such directory)")
-    if not path.exists():
-        raise ModelError(f"{directory}: not a model directory ({MANIFEST} is missing)")
-    try:
-        manifest = read_json(path)
-    except DamagedFile as e:
-        raise ModelError(f"{path}: damaged manifest ({e.problem})") from None
-    if not isinstance(manifest, dict) or "kind" not in manifest or "format_version" not in manifest:
-        raise ModelError(f"{path}: damaged manifest (no kind or format_version)")
-    version = manifest["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise ModelError(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
-    if version > FORMAT_VERSION:
-        raise ModelError(
-            f"{directory}: model format version {version} is newer than this nlpkit reads "
-            f"({FORMAT_VERSION}); upgrade nlpkit"
-        )
-    for key, expected in MANIFEST_TYPES.items():
-        if key in manifest and not isinstance(manifest[key], expected):
-            raise ModelError(f"{path}: damaged manifest ({key} is {_json_type(manifest[key])}, not {_json_type(expected)})")
-    verify_sealed(directory, manifest, MANIFEST, what=f"{'vectors' if manifest['kind'] == 'vectors' else 'model'} directory")
-    return manifest
-
-
-def _json_type(value_or_type) -> str:
-    names = {dict: "an object", list: "a list", str: "a string", int: "a number", float: "a number",
-             bool: "true/false", type(None): "null"}
-    t = value_or_type if isinstance(value_or_type, type) else type(value_or_type)
-    return names.get(t, t.__name__)
-
-
 def validate_classifier_manifest(directory: Path, manifest: dict, cls: type[Classifier]) -> None:
     """What every classifier's load_weights relies on: params, two or more string labels, its files."""
     path = directory / MANIFEST
     for key, expected in (("params", dict), ("labels", list)):
         if not isinstance(manifest.get(key), expected):
-            raise ModelError(f"{path}: damaged manifest ({key} is {_json_type(manifest.get(key))}, not {_json_type(expected)})")
+            raise ModelError(f"{path}: damaged manifest ({key} is {json_type(manifest.get(key))}, not {json_type(expected)})")
     labels = manifest["labels"]
     if len(labels) < 2 or not all(isinstance(x, str) for x in labels) or len(set(labels)) != len(labels):
         raise ModelError(f"{path}: damaged manifest (labels must be two or more different strings, not {labels!r})")

@@ -21,7 +21,7 @@ from nlpkit.errors import ResourceMissing
 from nlpkit.files import read_safetensors
 from nlpkit.models.base import ModelError
 from nlpkit.models.neural import Collate, NeuralClassifier
-from nlpkit.models.vocab import TRUNCATE_CHOICES, truncate
+from nlpkit.training.vocab import TRUNCATE_CHOICES, truncate
 
 TRANSFORMER = "transformer"
 
@@ -144,7 +144,7 @@ class BertClassifier(NeuralClassifier):
         return Collate(pad_id=self.tokenizer_.pad_token_id or 0, side="post")
 
     def _make_optimizer(self, module):
-        from nlpkit.models.loop import adamw
+        from nlpkit.training.loop import adamw
 
         return adamw(module, self.lr, self.weight_decay)
 

@@ -41,9 +41,9 @@ from torch import nn
 
 from nlpkit.files import write_json
 from nlpkit.models.base import ModelError
-from nlpkit.models.batching import Collate
+from nlpkit.training.batching import Collate
 from nlpkit.models.neural import NeuralClassifier
-from nlpkit.models.vocab import TRUNCATE_CHOICES, truncate
+from nlpkit.training.vocab import TRUNCATE_CHOICES, truncate
 
 SHAPE_FILE = "lm-classifier.json"
 LAYER_RATE_FACTOR = 2.6  # ULMFiT: each layer group learns 2.6 times slower than the one above

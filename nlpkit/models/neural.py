@@ -2,7 +2,7 @@
 
 A kind (``rnn.py``, ``bert.py``) is a dataclass whose fields are its parameters;
 the loop's (epochs, lr, batch size, device, resume, ...) come from
-:class:`~nlpkit.models.loop.TrainLoopParams`. It supplies the hooks
+:class:`~nlpkit.training.loop.TrainLoopParams`. It supplies the hooks
 ``_build`` (vocabulary or tokenizer, and the torch module), ``_encode``
 (records -> token-id lists), ``_logits`` (module, batch -> logits),
 ``_make_optimizer`` / ``_make_scheduler``, and its files:
@@ -29,14 +29,14 @@ from nlpkit.models.base import (
     model_manifest,
     read_manifest,
 )
-from nlpkit.models.batching import Collate, Examples, bucket_batches, sorted_batches
-from nlpkit.models.checkpoint import (
+from nlpkit.training.batching import Collate, Examples, bucket_batches, sorted_batches
+from nlpkit.training.checkpoint import (
     LoopState,
     RunDirectory,
     carry_run_files,
     resume_dir,
 )
-from nlpkit.models.loop import TrainLoopParams, train_loop
+from nlpkit.training.loop import TrainLoopParams, train_loop
 
 
 def after_step(state: LoopState) -> None:

@@ -20,9 +20,10 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from nlpkit.files import read_json, read_safetensors, write_json
 from nlpkit.models.base import ModelError
-from nlpkit.models.loop import SCHEDULES, warmup_then_decay
+from nlpkit.training.embeddings import init_embeddings
+from nlpkit.training.loop import SCHEDULES, warmup_then_decay
 from nlpkit.models.neural import Collate, NeuralClassifier
-from nlpkit.models.vocab import (
+from nlpkit.training.vocab import (
     PAD_ID,
     PADDING_CHOICES,
     TRUNCATE_CHOICES,
@@ -135,7 +136,7 @@ class RNNClassifier(NeuralClassifier):
         }
         self.module_ = RNNModule(**self.shape_)
         if keyed_vectors is not None:
-            self.vectors_found_ = _init_embeddings(self.module_.embedding, self.vocab_, keyed_vectors)
+            self.vectors_found_ = init_embeddings(self.module_.embedding, self.vocab_, keyed_vectors)
         if self.freeze_embeddings:
             self.module_.embedding.weight.requires_grad_(False)
 
@@ -174,26 +175,6 @@ class RNNClassifier(NeuralClassifier):
         self._load_module_state(directory)
         if self.freeze_embeddings:
             self.module_.embedding.weight.requires_grad_(False)
-
-
-def _init_embeddings(embedding: nn.Embedding, vocab: Vocab, keyed_vectors) -> int:
-    """Copy pre-trained vectors into the rows of known words; the rest keep a random init of the same scale."""
-    import numpy as np
-
-    rows, vectors = [], []
-    for i, token in enumerate(vocab.itos[2:], start=2):
-        for candidate in (token, token.lower()):
-            if candidate in keyed_vectors.key_to_index:
-                rows.append(i)
-                vectors.append(keyed_vectors[candidate])
-                break
-    with torch.no_grad():
-        if vectors:
-            found = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
-            embedding.weight.normal_(0.0, float(found.std()))
-            embedding.weight[rows] = found
-        embedding.weight[PAD_ID].zero_()
-    return len(rows)
 
 
 class LSTMClassifier(RNNClassifier):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.errors import InputError, NlpkitError, RecordError, UsageError
-from nlpkit.io import BadInput, read_items
+from nlpkit.io import iter_records, read_items
 from nlpkit.records import model_input
 from nlpkit.models.base import Classifier, fingerprint, model_class, save_model
 
@@ -52,13 +52,11 @@ def read_labelled(inputs: Iterable[str] | str, field: str = "text", label_field:
     """(location, model input, label) for each record of `inputs`; a bad record raises InputError there."""
     if isinstance(inputs, (str, Path)):
         inputs = [str(inputs)]
-    for location, record in read_items(list(inputs), field=field):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
-        try:
-            yield location, model_input(record, field), record_label(record, label_field)
-        except RecordError as e:
-            raise InputError(location, str(e)) from None
+    def read(record: dict) -> tuple[dict, str]:
+        return model_input(record, field), record_label(record, label_field)
+
+    for location, (model_record, label) in iter_records(read_items(list(inputs), field=field), read=read):
+        yield location, model_record, label
 
 
 @dataclass

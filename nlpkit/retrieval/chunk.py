@@ -7,7 +7,8 @@ other fields pass through (BEIR's ``_id`` becomes ``id``).
 
 Length is counted in the encoder's word pieces by default (``count="wordpieces"``: a
 passage of ``max_tokens`` pieces fits the encoder with its two special tokens), or in
-words (``count="words"``, nlpkit's word pattern). ``by="tokens"`` cuts windows of
+words (``count="words"``, nlpkit's word pattern). A passage starts and ends on whole
+words (never between two pieces of one word, unless a word is longer than a passage). ``by="tokens"`` cuts windows of
 ``max_tokens`` with ``overlap`` tokens shared by neighbours; ``by="sentences"`` packs
 whole sentences (NLTK's punkt, English) up to ``max_tokens``, carries the last sentences
 worth at most ``overlap`` tokens into the next passage, and cuts a sentence longer than
@@ -16,7 +17,10 @@ worth at most ``overlap`` tokens into the next passage, and cuts a sentence long
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from nlpkit.errors import UsageError
+from nlpkit.params import param, values
 from nlpkit.records import WORD_RE, Record, get_text
 from nlpkit.retrieval.documents import record_id
 from nlpkit.retrieval.encoder import MAX_TOKENS
@@ -42,37 +46,61 @@ def check_chunk_options(by: str, count: str, max_tokens: int, overlap: int) -> N
         raise UsageError(f"--overlap must be at least 0 and less than --max-tokens ({max_tokens}), not {overlap}")
 
 
-def token_windows(tokens: list[Span], max_tokens: int, overlap: int) -> list[Span]:
-    """(first, last+1) token index ranges of windows of `max_tokens` that share `overlap` tokens."""
-    if not tokens:
+def token_windows(tokens: list[Span], max_tokens: int, overlap: int, cuttable: list[bool] | None = None) -> list[Span]:
+    """(first, last+1) token index ranges of windows of at most `max_tokens` that share up to `overlap` tokens.
+
+    `cuttable[i]` says a window may start or end before token i (a word piece that starts a
+    word): windows end before the last whole word that fits, and start on a word, unless
+    one word is longer than a window.
+    """
+    n = len(tokens)
+    if not n:
         return []
-    step = max_tokens - overlap
+
+    def ok(i: int) -> bool:
+        return cuttable is None or i >= n or cuttable[i]
+
     windows = []
     start = 0
     while True:
-        end = min(start + max_tokens, len(tokens))
+        end = min(start + max_tokens, n)
+        cut = end
+        while cut > start + 1 and not ok(cut):
+            cut -= 1
+        if ok(cut):
+            end = cut
         windows.append((start, end))
-        if end == len(tokens):
+        if end == n:
             return windows
-        start += step
+        following = max(end - overlap, start + 1)
+        while following < end and not ok(following):
+            following += 1
+        start = following
 
 
-def sentence_windows(tokens: list[Span], sentences: list[Span], max_tokens: int, overlap: int) -> list[Span]:
+def _part(cuttable: list[bool] | None, start: int, end: int) -> list[bool] | None:
+    return None if cuttable is None else cuttable[start:end]
+
+
+def sentence_windows(tokens: list[Span], sentences: list[Span], max_tokens: int, overlap: int,
+                     cuttable: list[bool] | None = None) -> list[Span]:
     """Token index ranges of passages made of whole sentences (a sentence too long is cut by tokens)."""
     # each sentence as a token index range: the tokens that start inside it
     units: list[Span] = []
     position = 0
-    for s_start, s_end in sentences:
+    for _, s_end in sentences:
         first = position
         while position < len(tokens) and tokens[position][0] < s_end:
             position += 1
         if position > first:
             if position - first > max_tokens:  # a sentence longer than a passage: cut by tokens
-                units.extend((first + a, first + b) for a, b in token_windows(tokens[first:position], max_tokens, overlap))
+                units.extend((first + a, first + b) for a, b in
+                             token_windows(tokens[first:position], max_tokens, overlap, _part(cuttable, first, position)))
             else:
                 units.append((first, position))
     if position < len(tokens):  # tokens past the last sentence (trailing text punkt left out)
-        units.extend((position + a, position + b) for a, b in token_windows(tokens[position:], max_tokens, overlap))
+        units.extend((position + a, position + b) for a, b in
+                     token_windows(tokens[position:], max_tokens, overlap, _part(cuttable, position, len(tokens))))
     windows: list[Span] = []
     i = 0
     while i < len(units):
@@ -118,31 +146,69 @@ class Chunker:
             self._sentences = PunktTokenizer("english")
         return self
 
-    def token_spans(self, texts: list[str]) -> list[list[Span]]:
-        """Character spans of each text's tokens (word pieces, or words)."""
+    def token_spans(self, texts: list[str]) -> list[tuple[list[Span], list[bool] | None]]:
+        """Character spans of each text's tokens (word pieces, or words), and where a passage may be cut."""
         if self.count == "words":
-            return [[m.span() for m in WORD_RE.finditer(t)] for t in texts]
+            return [([m.span() for m in WORD_RE.finditer(t)], None) for t in texts]
         assert self._tokenizer is not None
         encoded = self._tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, truncation=False,
                                   verbose=False)
-        # word pieces with an empty span (none in BERT's WordPiece, but other tokenizers add some) are not counted
-        return [[(a, b) for a, b in offsets if b > a] for offsets in encoded["offset_mapping"]]
+        out = []
+        for i, offsets in enumerate(encoded["offset_mapping"]):
+            spans, cuttable, previous = [], [], None
+            # word pieces with an empty span (none in BERT's WordPiece, but other tokenizers add some) are not counted
+            for (a, b), word in zip(offsets, encoded.word_ids(i)):
+                if b > a:
+                    spans.append((a, b))
+                    cuttable.append(word is None or word != previous)
+                    previous = word
+            out.append((spans, cuttable))
+        return out
 
     def spans(self, texts: list[str]) -> list[list[Span]]:
         """The (start, end) character offsets of each text's passages."""
         self.load()
         out = []
-        for text, tokens in zip(texts, self.token_spans(texts)):
+        for text, (tokens, cuttable) in zip(texts, self.token_spans(texts)):
             if self.by == "sentences":
                 assert self._sentences is not None
-                windows = sentence_windows(tokens, list(self._sentences.span_tokenize(text)), self.max_tokens, self.overlap)
+                windows = sentence_windows(tokens, list(self._sentences.span_tokenize(text)), self.max_tokens, self.overlap,
+                                           cuttable)
             else:
-                windows = token_windows(tokens, self.max_tokens, self.overlap)
+                windows = token_windows(tokens, self.max_tokens, self.overlap, cuttable)
             out.append([(tokens[a][0], tokens[b - 1][1]) for a, b in windows])
         return out
 
     def chunk(self, texts: list[str]) -> list[list[str]]:
         return [[text[a:b] for a, b in spans] for text, spans in zip(texts, self.spans(texts))]
+
+
+@dataclass
+class ChunkOptions:
+    """Split each record's text into passages, one record each.
+
+    A passage record has `id` PARENT#K (K from 0), `parent`, its `text`, and `start`/`end`:
+    character offsets into the parent's text (parent_text[start:end] is the passage).
+    The parent's other fields pass through.
+
+    \b
+      nlpkit chunk --max-tokens 128 --overlap 16 docs/ | nlpkit encode | nlpkit index build -o index/
+      nlpkit chunk --by sentences --max-tokens 200 corpus.jsonl > passages.jsonl
+    """
+
+    by: str = param(BY_CHOICES[0], choices=BY_CHOICES, show_default=True,
+                    help="tokens: windows of --max-tokens; sentences: whole sentences (NLTK punkt) packed up to --max-tokens.")
+    max_tokens: int = param(MAX_PASSAGE_TOKENS, min=1, show_default=True,
+                            help="Longest passage, in --count units (254 word pieces + [CLS] and [SEP] fill MiniLM's 256).")
+    overlap: int = param(OVERLAP, min=0, show_default=True,
+                         help="Tokens neighbouring passages share (sentences: the last whole sentences that fit).")
+    count: str = param(COUNT_CHOICES[0], choices=COUNT_CHOICES, show_default=True,
+                       help="What a token is: the encoder's word pieces, or words (nlpkit's word pattern).")
+    model: str | None = param(None, reads_disk=True, metavar="DIR|NAME",
+                              help="The encoder whose word pieces are counted.  [default: the bundled all-MiniLM-L6-v2]")
+
+    def build(self, field: str = "text") -> ChunkStage:
+        return ChunkStage(field=field, **values(self))
 
 
 class ChunkStage(Stage):
@@ -166,7 +232,7 @@ class ChunkStage(Stage):
     def process(self, records: list[Record]) -> list[Record]:
         texts = [get_text(r, self.field) for r in records]
         parents = [record_id(r) for r in records]
-        out: list[Record] = []
+        out: list = []  # an Expanded list of passages in each record's place
         for record, parent, text, spans in zip(records, parents, texts, self._chunker.spans(texts)):
             base = {k: v for k, v in record.items() if k != "_id"}
             out.append(Expanded({**base, "id": f"{parent}#{k}", "parent": parent, self.field: text[start:end],

@@ -10,7 +10,7 @@ training on a sample, so it too holds a constant number of blocks. The index fil
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -50,7 +50,7 @@ class DenseBuilder:
         self.dim = dim
         self.params = {**default_params(kind), **params}
         self.spool_path = spool_dir / ".vectors.spool"
-        self._spool = None
+        self._spool: BinaryIO | None = None
         self.count = 0
         if index is not None:
             self.index = index

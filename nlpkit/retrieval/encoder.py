@@ -16,18 +16,22 @@ once to ``$NLPKIT_HOME/encoders/<sha256 of the weights>/`` and runs it with ONNX
 Runtime (with ``quantize="int8"``, onnxruntime's own dynamic quantization of it).
 Both run on the CPU.
 
-:class:`EncodeStage` is the ``encode`` record stage: it adds ``embedding`` (float32).
+:class:`EncodeStage` is the ``encode`` record stage: it adds ``embedding``, the float32 vector as
+numbers rounded to :data:`PRECISION` decimals.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from nlpkit.device import device_param
 from nlpkit.errors import NlpkitError, ResourceMissing, UsageError
+from nlpkit.params import nested, param, values
 from nlpkit.records import Record
 from nlpkit.retrieval.documents import document_text
 from nlpkit.stage import Stage
@@ -38,7 +42,11 @@ MAX_TOKENS = 256
 BATCH_SIZE = 32
 #: the field the encode stage writes
 EMBEDDING_FIELD = "embedding"
+#: decimals of each number of an `embedding` field (a unit vector's entries: within 5e-7 of float32's)
+PRECISION = 6
 POOLINGS = ("mean", "cls")
+#: modules --quantize int8 leaves in fp32 (names in PooledEncoder, e.g. "transformer.encoder.layer.5"): none so far
+INT8_FP32_LAYERS: tuple[str, ...] = ()
 RUNTIMES = ("torch", "onnx")
 QUANTIZE_CHOICES = ("int8",)
 DEFAULT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -186,7 +194,7 @@ class Encoder:
         if self.quantize == "int8":
             from nlpkit.models.inference import quantize_int8
 
-            module = quantize_int8(module, fp32_layers=())
+            module = quantize_int8(module, fp32_layers=INT8_FP32_LAYERS)
         self._module = module.to(self.device)
         self.dim = int(transformer.config.hidden_size)
         return self
@@ -279,6 +287,9 @@ def export_onnx(encoder: Encoder) -> Path:
     info = read_cached_json(where / "export.json")
     if info is not None and name in info.get("files", []) and (where / name).is_file():
         return where / name
+    import contextlib
+    import io
+    import logging
     import warnings
 
     import torch
@@ -299,7 +310,13 @@ def export_onnx(encoder: Encoder) -> Path:
         torch.onnx.export(module, tuple(sample[n] for n in names), str(tmp / "model.onnx"), input_names=names,
                           output_names=["embedding"], dynamic_axes={**axes, "embedding": {0: "batch"}},
                           opset_version=OPSET, dynamo=False)
-        fuse_transformer(tmp / "model.onnx", transformer.config)
+        # onnxruntime's fuser prints its shape-inference notes on stdout, where encode's records go
+        logging.disable(logging.WARNING)  # and warns the same on the root logger
+        try:
+            with contextlib.redirect_stdout(io.StringIO()):
+                fuse_transformer(tmp / "model.onnx", transformer.config)
+        finally:
+            logging.disable(logging.NOTSET)
         files = ["model.onnx"]
         if encoder.quantize == "int8":
             quantize_onnx_int8(tmp / "model.onnx", tmp / "model.int8.onnx")
@@ -310,6 +327,43 @@ def export_onnx(encoder: Encoder) -> Path:
 
 
 # --------------------------------------------------------------------------- the record stage
+
+
+@dataclass
+class EncoderOptions:
+    """The sentence encoder and how it runs (encode, index build)."""
+
+    model: str | None = param(None, reads_disk=True, metavar="DIR|NAME",
+                              help="Sentence encoder: a sentence-transformers directory or hub name.  "
+                                   "[default: the bundled all-MiniLM-L6-v2]")
+    max_tokens: int | None = param(None, type=int, min=2, metavar="N",
+                                   help="Word pieces a text is cut to, special tokens included.  "
+                                        "[default: the model's max_seq_length; 256 for MiniLM]")
+    device: str = device_param(help="Where the encoder runs: auto|cpu|cuda|cuda:N|mps (--quantize and onnx: the CPU).")
+    quantize: str | None = param(None, choices=QUANTIZE_CHOICES,
+                                 help="int8 dynamic quantization of the encoder's Linear layers (faster on CPU), as predict has.")
+    runtime: str = param(RUNTIMES[0], choices=RUNTIMES, show_default=True,
+                         help="onnx: the encoder exported once to ONNX (cached under $NLPKIT_HOME) and run by onnxruntime.")
+
+
+@dataclass
+class EncodeOptions:
+    """Add `embedding`, the record's sentence vector (unit length, 6 decimals), to each record.
+
+    Mean pooling and L2 normalization, as sentence-transformers computes them; BEIR's
+    `title` goes in front of the text. Records are length-sorted in batches and written
+    in input order.
+
+    \b
+      nlpkit chunk docs/ | nlpkit encode | nlpkit index build -o index/
+      nlpkit encode --quantize int8 corpus.jsonl > encoded.jsonl
+      nlpkit encode --npy corpus.npy corpus.jsonl      # corpus.npy (float32) + corpus.ids.txt
+    """
+
+    encoder: EncoderOptions = nested(EncoderOptions)
+
+    def build(self, field: str = "text") -> EncodeStage:
+        return EncodeStage(field=field, **values(self.encoder))
 
 
 class EncodeStage(Stage):
@@ -336,5 +390,7 @@ class EncodeStage(Stage):
 
     def process(self, records: list[Record]) -> list[Record]:
         texts = [document_text(r, self.field) for r in records]
-        vectors = self._encoder.encode(texts)
-        return [{**r, EMBEDDING_FIELD: v} for r, v in zip(records, vectors)]
+        # plain numbers rounded to PRECISION decimals: the same JSON whether the record is written here or
+        # read back and written again by the next stage of a shell pipeline (a float32 array prints otherwise)
+        vectors = self._encoder.encode(texts).astype(np.float64).round(PRECISION)
+        return [{**r, EMBEDDING_FIELD: v.tolist()} for r, v in zip(records, vectors)]

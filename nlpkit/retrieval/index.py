@@ -29,18 +29,20 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nlpkit.errors import DamagedFile, NlpkitError, RecordError, UsageError
+from nlpkit.errors import InputError, NlpkitError, RecordError, UsageError
 from nlpkit.files import AtomicDirectory, library_versions, read_json, seal, verify_sealed, write_json
-from nlpkit.io import Item, Writer
+from nlpkit.io import Item, Writer, source_of
+from nlpkit.params import SWITCH, nested, param, values
 from nlpkit.records import Record
 from nlpkit.retrieval import dense, sparse
 from nlpkit.retrieval.documents import document_text, record_id
-from nlpkit.retrieval.encoder import EMBEDDING_FIELD, Encoder, read_model_config, resolve_model
+from nlpkit.retrieval.encoder import EMBEDDING_FIELD, Encoder, EncoderOptions, read_model_config, resolve_model
 from nlpkit.retrieval.store import Store, StoreWriter
 from nlpkit.runner import RunReport, drive
 from nlpkit.stage import Stage
@@ -56,38 +58,69 @@ class IndexDirectoryError(NlpkitError):
     """An index directory that cannot be used (missing, damaged, newer format)."""
 
 
+@dataclass
+class IndexBuildOptions:
+    """What `index build` builds: BM25, the dense index and its parameters, and the encoder (see :func:`build_index`)."""
+
+    output: str = param(None, short=("-o",), path="dir", required=True, help="Index directory to write (replaced whole).")
+    bm25: bool = param(True, style=SWITCH, show_default=True,
+                       help="Build the BM25 index (bm25s, Lucene, k1 1.5, b 0.75, English stop words).")
+    dense_index: str = param(dense.DEFAULT_KIND, choices=DENSE_CHOICES, show_default=True,
+                             help="flat: exact inner product; hnsw: a graph, fast and near exact; ivfpq: compressed, "
+                                  "for large corpora; none.")
+    hnsw_m: int = param(dense.HNSW_M, min=2, show_default=True, help="hnsw: links per node.")
+    ef_construction: int = param(dense.HNSW_EF_CONSTRUCTION, min=1, show_default=True,
+                                 help="hnsw: candidates kept while building.")
+    ef_search: int = param(dense.HNSW_EF_SEARCH, min=1, show_default=True,
+                           help="hnsw: candidates kept while searching (stored; search --ef-search overrides).")
+    nlist: int | None = param(None, type=int, min=1, help="ivfpq: inverted lists.  [default: 4 sqrt(n)]")
+    nprobe: int = param(dense.IVF_NPROBE, min=1, show_default=True,
+                        help="ivfpq: lists searched per query (stored; search --nprobe overrides).")
+    encoder: EncoderOptions = nested(EncoderOptions)
+
+    def dense_params(self) -> dict[str, Any]:
+        if self.dense_index == "hnsw":
+            return {"m": self.hnsw_m, "ef_construction": self.ef_construction, "ef_search": self.ef_search}
+        if self.dense_index == "ivfpq":
+            return {"nprobe": self.nprobe, **({"nlist": self.nlist} if self.nlist else {})}
+        return {}
+
+    def build_arguments(self) -> dict[str, Any]:
+        """:func:`build_index`'s keyword arguments (but the records'), from these options."""
+        return {"directory": self.output, "bm25": self.bm25, "dense_index": self.dense_index,
+                "dense_params": self.dense_params(), **values(self.encoder)}
+
+
 # --------------------------------------------------------------------------- reading the manifest
 
 
 def read_index_manifest(directory: str | os.PathLike, verify: bool = True) -> dict[str, Any]:
     """The manifest of an index directory, its format and (with `verify`) every file's checksum checked."""
+    from nlpkit.modeldir import json_type, read_versioned_manifest
+
     directory = Path(directory)
-    path = directory / MANIFEST
-    if not directory.is_dir():
-        raise IndexDirectoryError(f"{directory}: not an index directory (no such directory)")
-    if not path.is_file():
-        raise IndexDirectoryError(f"{directory}: not an index directory ({MANIFEST} is missing)")
-    try:
-        manifest = read_json(path)
-    except DamagedFile as e:
-        raise IndexDirectoryError(f"{path}: damaged manifest ({e.problem})") from None
-    if not isinstance(manifest, dict) or "format_version" not in manifest:
-        raise IndexDirectoryError(f"{path}: damaged manifest (no format_version)")
+    manifest = read_versioned_manifest(directory, "index", FORMAT_VERSION, IndexDirectoryError, verify=False)
     if manifest.get("kind") != KIND:
         raise IndexDirectoryError(f"{directory}: not an index directory (its {MANIFEST} is of a {manifest.get('kind')!r}, "
-                          f"not a {KIND}; build one with `nlpkit index build`)")
-    version = manifest["format_version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        raise IndexDirectoryError(f"{path}: damaged manifest (format_version is {version!r}, not a positive whole number)")
-    if version > FORMAT_VERSION:
-        raise IndexDirectoryError(f"{directory}: index format version {version} is newer than this nlpkit reads "
-                          f"({FORMAT_VERSION}); upgrade nlpkit")
+                                  f"not a {KIND}; build one with `nlpkit index build`)")
     for key, expected in (("count", int), ("bm25", (dict, type(None))), ("dense", (dict, type(None))), ("encoder", dict)):
-        if not isinstance(manifest.get(key), expected):
-            raise IndexDirectoryError(f"{path}: damaged manifest ({key} is missing or of the wrong type)")
+        if key not in manifest or not isinstance(manifest[key], expected):
+            raise IndexDirectoryError(f"{directory / MANIFEST}: damaged manifest ({key} is "
+                                      f"{json_type(manifest.get(key)) if key in manifest else 'missing'})")
     if verify:
         verify_sealed(directory, manifest, MANIFEST, what="index directory")
     return manifest
+
+
+def check_output(directory: str | os.PathLike) -> None:
+    """Refuse to replace a directory that is not an index (building replaces it whole): a usage error."""
+    path = Path(directory)
+    if path.is_dir() and any(path.iterdir()):
+        try:
+            read_index_manifest(path, verify=False)
+        except IndexDirectoryError:
+            raise UsageError(f"Invalid value for '-o': {directory} exists and is not an index directory; "
+                             "refusing to replace it") from None
 
 
 # --------------------------------------------------------------------------- building
@@ -189,15 +222,20 @@ def build_index(items: Iterable[Item], directory: str | os.PathLike, *, field: s
         raise UsageError(f"--dense-index must be one of {', '.join(DENSE_CHOICES)}, not {dense_index!r}")
     if not bm25 and dense_index == "none":
         raise UsageError("an index needs BM25 or a dense index (or both): drop --no-bm25 or --dense-index none")
+    check_output(directory)
     encoder_info = _encoder_info(model, max_tokens, quantize, runtime)
     with AtomicDirectory(directory) as tmp:
-        encoder = _lazy_encoder(model, max_tokens, device, quantize, runtime) if dense_index != "none" else None
+        # the model loads only when a record without an embedding comes
+        encoder = Encoder(model, max_tokens=max_tokens, device=device, quantize=quantize, runtime=runtime) \
+            if dense_index != "none" else None
         vectors = (dense.DenseBuilder(dense_index, encoder_info["dim"], dense_params or {}, tmp)
                    if dense_index != "none" else None)
         writer = IndexWriter(tmp, field, sparse.BM25Builder() if bm25 else None, vectors, StoreWriter(tmp))
         stage = IndexStage(encoder, encoder_info["dim"], field=field, encode=vectors is not None)
         started = time.perf_counter()
         report = drive(stage, items, writer, name="index build", on_error=on_error, batch_size=batch_size, progress=progress)
+        if not len(writer.store):
+            raise InputError(source_of(items) or "-", "no records to index" + (" (every one was skipped)" if report.records_in else ""))
         info = writer.finish()
         manifest = _manifest(info, encoder_info, field, started, created=None)
         write_json(tmp / MANIFEST, seal(tmp, manifest, MANIFEST))
@@ -216,8 +254,8 @@ def add_to_index(items: Iterable[Item], directory: str | os.PathLike, *, device:
     dense_info = old["dense"]
     seen = {record_id(r) for r in Store(directory)}
     with AtomicDirectory(directory) as tmp:
-        encoder = (_lazy_encoder(enc.get("model_arg"), enc.get("max_tokens"), device, enc.get("quantize"),
-                                 enc.get("runtime", "torch")) if dense_info else None)
+        encoder = (Encoder(enc.get("model_arg"), max_tokens=enc.get("max_tokens"), device=device, quantize=enc.get("quantize"),
+                           runtime=enc.get("runtime", "torch")) if dense_info else None)
         vectors = None
         if dense_info:
             index = dense.read_index(directory / dense.INDEX_FILE)
@@ -246,11 +284,6 @@ def _encoder_info(model: str | None, max_tokens: int | None, quantize: str | Non
     return {"model": model or "all-MiniLM-L6-v2", "model_arg": model, "dim": dim,
             "max_tokens": max_tokens or config["max_tokens"], "pooling": config["pooling"], "normalize": True,
             "quantize": quantize, "runtime": runtime}
-
-
-def _lazy_encoder(model, max_tokens, device, quantize, runtime) -> Encoder:
-    """An Encoder that loads its model only when a record without an embedding comes."""
-    return Encoder(model, max_tokens=max_tokens, device=device, quantize=quantize, runtime=runtime)
 
 
 def _manifest(info: dict[str, Any], encoder_info: dict[str, Any], field: str, started: float, created: str | None) -> dict:

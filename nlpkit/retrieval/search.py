@@ -15,12 +15,18 @@ fields pass through (a BEIR ``queries.jsonl`` keeps its ``_id``) and ``hits`` is
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from nlpkit.device import device_param
 from nlpkit.errors import UsageError
+from nlpkit.params import comma_list, param
+from nlpkit.io import Writer
 from nlpkit.records import Record, get_text
 from nlpkit.retrieval import dense, fusion, sparse
+from nlpkit.retrieval.fusion import DEFAULT_FUSION, DEFAULT_WEIGHT, FUSIONS
 from nlpkit.retrieval.documents import record_id
 from nlpkit.retrieval.index import BM25_DIR, read_index_manifest
 from nlpkit.retrieval.store import Store
@@ -62,9 +68,9 @@ class Searcher:
         self.runtime = runtime
         self.overrides = {k: v for k, v in (("ef_search", ef_search), ("nprobe", nprobe)) if v is not None}
         self.store = Store(self.directory)
-        self._bm25 = None
-        self._dense = None
-        self._encoder = None
+        self._bm25: Any = None
+        self._dense: Any = None
+        self._encoder: Any = None
 
     @property
     def modes(self) -> tuple[str, ...]:
@@ -124,6 +130,38 @@ class Searcher:
         return out
 
 
+@dataclass
+class SearchOptions:
+    """Search an index: add `hits` ({id, score, rank} and the document's fields) to each query record.
+
+    The query is each record's text (a BEIR queries.jsonl keeps its `_id` and other
+    fields), or --query TEXT. --format text prints a table.
+
+    \b
+      nlpkit search --index index/ --query "who won the election" -k 5 --format text
+      nlpkit search --index index/ --mode bm25 --fields title queries.jsonl > run.jsonl
+    """
+
+    index_dir: str = param(None, flag="--index", path="dir", required=True, help="Index directory (from `nlpkit index build`).")
+    k: int = param(K, flag="-k", min=1, show_default=True, help="Hits per query.")
+    mode: str = param(DEFAULT_MODE, choices=MODES, show_default=True,
+                      help="bm25, dense (the index's encoder), or hybrid: the two lists fused (--fusion).")
+    fields: str | None = param(None, metavar="A,B",
+                               help="Document fields each hit carries besides id, score and rank ('' for none).  [default: all]")
+    fusion: str = param(DEFAULT_FUSION, choices=FUSIONS, show_default=True,
+                        help="hybrid: reciprocal rank fusion (k 60), or a weighted sum of min-max normalized scores.")
+    weight: float = param(DEFAULT_WEIGHT, min=0.0, max=1.0, show_default=True,
+                          help="--fusion weighted: the dense list's weight (BM25's is 1 - weight).")
+    device: str = device_param(help="Where the query encoder runs: auto|cpu|cuda|cuda:N|mps.")
+    ef_search: int | None = param(None, type=int, min=1, help="hnsw: candidates kept while searching.  [default: the index's]")
+    nprobe: int | None = param(None, type=int, min=1, help="ivfpq: lists searched per query.  [default: the index's]")
+
+    def build(self, field: str = "text") -> SearchStage:
+        return SearchStage(self.index_dir, k=self.k, mode=self.mode, fields=None if self.fields is None else list(comma_list(self.fields)),
+                           fusion_name=self.fusion, weight=self.weight, field=field, device=self.device,
+                           ef_search=self.ef_search, nprobe=self.nprobe)
+
+
 class SearchStage(Stage):
     """Adds ``hits`` to each query record (its text the query; its fields kept)."""
 
@@ -160,3 +198,31 @@ class SearchStage(Stage):
         queries = [get_text(r, self.field) for r in records]
         hits = self._searcher.search(queries, self.k, self.mode, self.fields, self.fusion_name, self.weight)
         return [{**r, HITS_FIELD: h} for r, h in zip(records, hits)]
+
+
+class HitsTableWriter(Writer):
+    """``search --format text``: per query, its text, then a line per hit (rank, score, id, the start of its text)."""
+
+    WIDTH = 80
+
+    def write(self, records: Iterable[Record]) -> None:
+        lines = []
+        for record in records:
+            query = str(record.get(self.field, "")).replace("\n", " ")
+            lines.append(f"query: {query}" + (f"  ({record_id(record)})" if "id" in record or "_id" in record else ""))
+            hits = record.get(HITS_FIELD) or []
+            if not hits:
+                lines.append("  (no hits)")
+            for hit in hits:
+                text = " ".join(str(hit.get("text", "")).split())
+                if len(text) > self.WIDTH:
+                    text = text[: self.WIDTH - 3] + "..."
+                lines.append(f"  {hit['rank']:>3}  {hit['score']:>10.4f}  {hit['id']:<16}  {text}")
+            lines.append("")
+        self.stream.write("".join(line + "\n" for line in lines).encode("utf-8"))
+
+
+
+def query_items(queries: list[str], field: str = "text") -> list[tuple[str, Record]]:
+    """``--query`` texts as the runner's items: one record each, located as ``--query N``."""
+    return [(f"--query {i}", {field: q}) for i, q in enumerate(queries, 1)]

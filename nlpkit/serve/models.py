@@ -79,7 +79,7 @@ class ServedModel:
 
 def load_served_models(specs: list[str], quantize: str | None = None, runtime: str = "torch") -> list[ServedModel]:
     """Load each ``[NAME=]DIR``; --quantize / --runtime apply to the neural ones."""
-    from nlpkit.models.base import read_manifest
+    from nlpkit.modeldir import read_manifest
     from nlpkit.models.inference import load_for_inference
 
     served, names = [], set()

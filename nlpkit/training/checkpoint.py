@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from nlpkit.files import AtomicDirectory, atomic_write_bytes, read_json, read_safetensors, reseal, write_json
-from nlpkit.models.base import MANIFEST, ModelError
+from nlpkit.modeldir import MANIFEST, ModelError
 
 BEST, LAST, METRICS, TRAINER = "model-best", "model-last", "metrics.jsonl", "trainer"
 

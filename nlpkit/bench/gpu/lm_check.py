@@ -1,7 +1,7 @@
-"""The prepared GPU check of the language models: ``python -m nlpkit.bench.gpu_lm_check --pack DIR --out FILE [--dry-run]``.
+"""The prepared GPU check of the language models: ``python -m nlpkit.bench.gpu.lm_check --pack DIR --out FILE [--dry-run]``.
 
-The second GPU check (issue 16; the first, ``gpu_check``, is BERT and the BiLSTM),
-over the same pack (``make gpu-pack``) and the same helpers (:mod:`nlpkit.bench.gpu_run`):
+The second GPU check (the language models; the first, ``gpu_check``, is BERT and the BiLSTM),
+over the same pack (``make gpu-pack``) and the same helpers (:mod:`nlpkit.bench.gpu.run`):
 
 1. the CUDA checks;
 2. an LSTM LM (``LanguageModel`` arch lstm over the pack's WordPiece ids, through
@@ -31,7 +31,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from nlpkit.bench.gpu_run import Check, load_pack, load_unlabelled_ids, peak_gpu_mb, reset_gpu, run_model, subset, sync
+from nlpkit.bench.gpu.run import Check, load_pack, load_unlabelled_ids, peak_gpu_mb, reset_gpu, run_model, subset, sync
 from nlpkit.models.lm_classifier import LMLSTMClassifier
 
 # the LM at full size (AWD-LSTM's 3 x 1150 with 400-d tied embeddings, as ULMFiT pretrained), and its budget

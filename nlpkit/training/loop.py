@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from nlpkit.models.base import ModelError
-from nlpkit.models.checkpoint import (
+from nlpkit.modeldir import ModelError
+from nlpkit.training.checkpoint import (
     BEST,
     LAST,
     LoopState,

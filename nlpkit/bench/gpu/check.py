@@ -1,4 +1,4 @@
-"""The prepared GPU check: ``python -m nlpkit.bench.gpu_check --pack DIR --out FILE [--dry-run]``.
+"""The prepared GPU check: ``python -m nlpkit.bench.gpu.check --pack DIR --out FILE [--dry-run]``.
 
 Reads what ``make gpu-pack`` (scripts/make_gpu_pack.py) prepared, so that the
 GPU machine needs no network, no nltk, spaCy, gensim or fastText:
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import sys
 
-from nlpkit.bench.gpu_run import Check, load_pack, run_model, subset
+from nlpkit.bench.gpu.run import Check, load_pack, run_model, subset
 from nlpkit.models.bert import BertClassifier
 
 
@@ -29,7 +29,7 @@ class PretokenizedBert(BertClassifier):
     """The bert kind over ids already tokenized by the pack (records ``{"ids": [...]}``): same model, same loop."""
 
     def _encode(self, records):
-        from nlpkit.models.vocab import truncate  # the kind's own truncation (ids are pre-cut by the pack)
+        from nlpkit.training.vocab import truncate  # the kind's own truncation (ids are pre-cut by the pack)
 
         before, after = self._special_ids()
         budget = self.max_len - len(before) - len(after)

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from nlpkit.errors import InputError
-from nlpkit.io import BadInput, open_lines
+from nlpkit.io import BadInput, iter_records, open_lines
 from nlpkit.linguistic.align import sentence_starts, spaces_after, token_offsets
 
 COLUMNS = ("id", "form", "lemma", "upos", "xpos", "feats", "head", "deprel", "deps", "misc")
@@ -170,9 +170,7 @@ def read_conllu_file(path: str, field: str = "text", lines: bool = False) -> Ite
 
 def read_conllu_records(path: str, field: str = "text") -> Iterator[dict]:
     """Records of a CoNLL-U file, for library use: raises InputError at the first bad line."""
-    for location, record in read_conllu_file(path, field):
-        if isinstance(record, BadInput):
-            raise InputError(location, record.problem)
+    for _, record in iter_records(read_conllu_file(path, field)):
         yield record
 
 
