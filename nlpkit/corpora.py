@@ -31,6 +31,7 @@ from pathlib import Path
 from nlpkit.download import Progress, download
 from nlpkit.errors import InputError, NlpkitError, ResourceMissing
 from nlpkit.resources import cache_corpus_dir, nlpkit_home, sample_dir, shared_corpus_dir
+from nlpkit.retrieval.beir import PUBLISHED_COUNTS
 
 SPLITS = ("train", "test", "unsup")
 MANIFEST = "corpus.json"
@@ -132,7 +133,7 @@ KNOWN.update({
         citation="Wadden et al. 2020. Fact or Fiction: Verifying Scientific Claims. EMNLP; " + BEIR_CITATION,
         downloads=(Download(BEIR_URL.format("scifact"), "scifact.zip", "5f7d1de60b170fc8027bb7898e2efca1",
                             2_816_079),),
-        converter="beir_zip", layout="beir", counts={"corpus": 5_183, "qrels/test": 300},
+        converter="beir_zip", layout="beir", counts=PUBLISHED_COUNTS["scifact"],
         checksums_note=BEIR_CHECKSUMS_NOTE,
     ),
     "nfcorpus": CorpusSpec(
@@ -142,7 +143,7 @@ KNOWN.update({
         citation="Boteva, Gholipour, Sokolov and Riezler. 2016. A Full-Text Learning to Rank Dataset for Medical "
         "Information Retrieval. ECIR; " + BEIR_CITATION,
         downloads=(Download(BEIR_URL.format("nfcorpus"), "nfcorpus.zip", "a89dba18a62ef92f7d323ec890a0d38d"),),
-        converter="beir_zip", layout="beir", counts={"corpus": 3_633, "qrels/test": 323},
+        converter="beir_zip", layout="beir", counts=PUBLISHED_COUNTS["nfcorpus"],
         checksums_note=BEIR_CHECKSUMS_NOTE,
     ),
 })

@@ -20,6 +20,9 @@ from pathlib import Path
 
 from nlpkit.errors import InputError
 
+#: the published BEIR sets nlpkit fetches: documents, and queries judged in qrels/test.tsv (BEIR's dataset table)
+PUBLISHED_COUNTS = {"scifact": {"corpus": 5_183, "qrels/test": 300}, "nfcorpus": {"corpus": 3_633, "qrels/test": 323}}
+
 CORPUS = "corpus.jsonl"
 QUERIES = "queries.jsonl"
 QRELS_DIR = "qrels"
@@ -32,10 +35,15 @@ def _file(directory: Path, name: str) -> Path | None:
     return None
 
 
-def record_id(record: dict) -> str | None:
-    """A record's id as the index reads it: ``id``, else BEIR's ``_id``; None when neither is there."""
-    value = record.get("id", record.get("_id"))
-    return None if value is None else str(value)
+def _id_of(record) -> str | None:
+    """A record's id as the index reads it (nlpkit.retrieval.documents.record_id), or None when it has none."""
+    from nlpkit.errors import RecordError
+    from nlpkit.retrieval.documents import record_id
+
+    try:
+        return record_id(record) if isinstance(record, dict) else None
+    except RecordError:
+        return None
 
 
 def is_beir_dir(directory: str | os.PathLike) -> bool:
@@ -59,7 +67,7 @@ def read_corpus(path: str | os.PathLike) -> Iterator[dict]:
     for location, record in read_items([os.fspath(path)]):
         if isinstance(record, BadInput):
             raise InputError(location, record.problem)
-        if not isinstance(record, dict) or record_id(record) is None:
+        if _id_of(record) is None:
             raise InputError(location, "a document needs an '_id' (or 'id') field")
         yield record
 
@@ -72,7 +80,7 @@ def read_queries(path: str | os.PathLike) -> dict[str, str]:
     for location, record in read_items([os.fspath(path)]):
         if isinstance(record, BadInput):
             raise InputError(location, record.problem)
-        qid = record_id(record) if isinstance(record, dict) else None
+        qid = _id_of(record)
         if qid is None or not isinstance(record.get("text"), str):
             raise InputError(location, "a query needs '_id' and a string 'text'")
         queries[qid] = record["text"]
@@ -122,7 +130,7 @@ def check_jsonl(lines: Iterable[bytes], where: str, what: str) -> int:
             record = json.loads(raw)
         except ValueError as e:
             raise InputError(f"{where}:{number}", f"not JSON: {e}") from None
-        if not isinstance(record, dict) or record_id(record) is None or not isinstance(record.get("text"), str):
+        if _id_of(record) is None or not isinstance(record.get("text"), str):
             raise InputError(f"{where}:{number}", f"a {what} needs '_id' and a string 'text'")
         count += 1
     return count

@@ -306,7 +306,8 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
         raise NlpkitError(f"{data.corpus}: no documents")
     say(f"{len(corpus.records):,} documents, {len(queries):,} judged queries")
     all_qids = list(queries)
-    validation, scored_hybrid = ([], all_qids)
+    validation: list[str] = []
+    scored_hybrid = all_qids
     if options.tune_fusion and "hybrid" in options.rows:
         validation, scored_hybrid = split_queries(all_qids, TUNE_SHARE, options.seed)
     out = Path(options.out)
@@ -376,9 +377,9 @@ def run_retrieval_bench(options: RetrievalBenchOptions, log: Log | None = None) 
     name = known_set(Path(options.data), options.name)
     comparable = None
     if name is not None:
-        from nlpkit.corpora import KNOWN
+        from nlpkit.retrieval.beir import PUBLISHED_COUNTS
 
-        expected = KNOWN[name].counts
+        expected = PUBLISHED_COUNTS[name]
         comparable = (options.limit is None and options.split == "test" and len(corpus.records) == expected["corpus"]
                       and len(queries) == expected["qrels/test"])
     if tuning is not None and len(rows) > 1:

@@ -1,7 +1,7 @@
 """`bench retrieval`'s report.md and report.html, from its results.json only (see nlpkit.retrieval.bench).
 
-Built from the bench report toolkit's pieces (nlpkit.bench.report, nlpkit.bench.linguistic_report):
-the same tables, style, embedded SVG plots and atomic writes as the other benchmarks.
+Built from the bench report toolkit (nlpkit.bench.toolkit) and nlpkit.bench.report's atomic writer:
+the same tables, style, embedded SVG plots and writes as the other benchmarks.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import base64
 import html
 from pathlib import Path
 
-from nlpkit.bench.linguistic_report import Table, _html_table, _md_table
-from nlpkit.bench.report import NONE_PUBLISHED, _CSS, _hardware_line, _svg, write_rendered
+from nlpkit.bench.report import NONE_PUBLISHED, write_rendered
+from nlpkit.bench.toolkit import CSS, Table, hardware_line, html_table, md_table, svg
 
 METRIC_HEADERS = [("ndcg@10", "nDCG@10"), ("recall@10", "R@10"), ("recall@100", "R@100"), ("mrr@10", "MRR@10"),
                   ("map@100", "MAP@100")]
@@ -105,12 +105,12 @@ def references_lines(results: dict) -> list[str]:
 
 def render_markdown(results: dict) -> str:
     lines = [f"# Retrieval benchmark: {data_name(results)}", "",
-             f"- **Machine**: {_hardware_line(results)}; seed {results['settings']['seed']}; "
+             f"- **Machine**: {hardware_line(results)}; seed {results['settings']['seed']}; "
              f"{results['wall_seconds']:,.0f} s in all.", ""]
-    lines += _md_table(rows_table(results))
+    lines += md_table(rows_table(results))
     candidates = candidates_table(results)
     if candidates:
-        lines += _md_table(candidates)
+        lines += md_table(candidates)
     refs = references_lines(results)
     if refs:
         lines += ["Published figures (test queries):", ""] + [f"- {r}" for r in refs] + [""]
@@ -137,19 +137,19 @@ def plot_ndcg(results: dict) -> str | None:
     ax.set_yticks(y, [r["row"] for r in rows])
     ax.set_xlim(0, 1)
     ax.set_xlabel("nDCG@10")
-    return _svg(fig)
+    return svg(fig)
 
 
 def render_html(results: dict) -> str:
     e = html.escape
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-             f"<title>nlpkit retrieval benchmark: {e(data_name(results))}</title>", f"<style>{_CSS}</style></head><body>",
+             f"<title>nlpkit retrieval benchmark: {e(data_name(results))}</title>", f"<style>{CSS}</style></head><body>",
              f"<h1>Retrieval benchmark: {e(data_name(results))}</h1>",
-             f"<p><b>Machine</b>: {e(_hardware_line(results))}; seed {results['settings']['seed']}; "
-             f"{results['wall_seconds']:,.0f} s in all.</p>", _html_table(rows_table(results))]
+             f"<p><b>Machine</b>: {e(hardware_line(results))}; seed {results['settings']['seed']}; "
+             f"{results['wall_seconds']:,.0f} s in all.</p>", html_table(rows_table(results))]
     candidates = candidates_table(results)
     if candidates:
-        parts.append(_html_table(candidates))
+        parts.append(html_table(candidates))
     svg = plot_ndcg(results)
     if svg is not None:
         data = base64.b64encode(svg.encode("utf-8")).decode("ascii")
