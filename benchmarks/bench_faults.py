@@ -225,6 +225,31 @@ def cases(garbage_url: str) -> list[Case]:
     ]
 
 
+PROBE = f"{sys.executable} {REPO / 'benchmarks' / 'serve_probe.py'}"
+
+
+def server_cases() -> list[Case]:
+    """`nlpkit serve` against hostile clients (classes 20-28): each probe starts a real server on
+    127.0.0.1, sends its requests, stops it with SIGTERM, and exits 0 when the server behaved."""
+    serve_lr = f"{N} serve --model lr --port"
+    return [
+        Case(20, "/v1/run: no option names a file; errors do not tell if a path exists", f"{PROBE} files", 0, timeout=180),
+        Case(20, "/v1/run: hostile and slow requests wedge nothing", f"{PROBE} wedge", 0, timeout=300),
+        Case(20, "SIGTERM with a slow /v1/run in flight", f"{PROBE} sigterm", 0, timeout=180),
+        Case(21, "explain: 100 calls at concurrency 50 on a fresh server", f"{PROBE} explain", 0, timeout=180),
+        Case(22, "NaN, Infinity, 1e400 and lone surrogates", f"{PROBE} values", 0, timeout=180),
+        Case(23, "records [] on a linear model, --help, wordpiece --checkpoint", f"{PROBE} 500s", 0, timeout=180),
+        Case(24, "--workers 2, a model that fails only at load", f"cp -r lr w1; {unseal('w1')}; truncate -s 100 "
+             f"w1/linear.npz; timeout 120 {serve_lr} 0 --workers 2 --model w1", 1),
+        Case(25, "300 half-sent requests", f"{PROBE} slowloris", 0, timeout=180),
+        Case(26, "50 invented HTTP methods in /metrics", f"{PROBE} methods", 0, timeout=180),
+        Case(27, "urllib sends a body over --max-body-mb whole", f"{PROBE} urllib-413", 0, timeout=180),
+        Case(28, "a port in use", f"{sys.executable} -c \"import socket, subprocess, sys; s = socket.socket(); "
+             "s.bind(('127.0.0.1', 0)); s.listen(); sys.exit(subprocess.call(sys.argv[1:] + [str(s.getsockname()[1])]))\" "
+             f"{serve_lr}", 1, timeout=120),
+    ]
+
+
 def run_case(case: Case, scratch: Path) -> Outcome:
     started = time.perf_counter()
     try:
@@ -269,7 +294,7 @@ def main() -> int:
         started = time.perf_counter()
         prepare(scratch)
         outcomes = []
-        for case in cases(f"http://127.0.0.1:{server.server_port}/aclImdb_v1.tar.gz"):
+        for case in cases(f"http://127.0.0.1:{server.server_port}/aclImdb_v1.tar.gz") + server_cases():
             outcome = run_case(case, scratch)
             outcomes.append(outcome)
             print(f"{'ok  ' if outcome.ok else 'FAIL'} {case.cls:>2} {case.name}: exit {outcome.exit_code} "

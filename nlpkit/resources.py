@@ -82,6 +82,34 @@ def nltk_resource(name: str) -> str:
         ) from None
 
 
+def read_nltk_data(name: str, member: str) -> bytes:
+    """One file of NLTK data package `name` (e.g. averaged_perceptron_tagger_eng), as bytes.
+
+    nlpkit's own search path first, unpacked folders then the package's zip, without
+    importing NLTK (its import costs about 2 s, mostly scipy.stats); then NLTK's own search
+    path (~/nltk_data and the like) through nltk.data.find.
+    """
+    import zipfile
+
+    folder = NLTK_RESOURCES.get(name, name).rstrip("/")
+    for root in nltk_search_path():
+        path = Path(root) / folder / member
+        if path.is_file():
+            return path.read_bytes()
+        kind, package, *inner = folder.split("/")  # NLTK zips a package as KIND/PACKAGE.zip
+        archive = Path(root) / kind / f"{package}.zip"
+        if archive.is_file():
+            with zipfile.ZipFile(archive) as z:
+                inside = "/".join([package, *inner, member])
+                if inside in z.namelist():
+                    return z.read(inside)
+    nltk_resource(name)  # a clear message when it is missing everywhere
+    import nltk
+
+    with nltk.data.find(f"{folder}/{member}").open() as f:
+        return f.read()
+
+
 _wordnet = None
 
 

@@ -95,6 +95,12 @@ def test_each_text_stage_on_ray_equals_local(cluster, invoke, reviews, tmp_path,
     assert by_id(on_ray) == by_id(local)
 
 
+def test_chunk_splits_records_on_ray_as_it_does_locally(cluster, invoke, reviews, tmp_path):
+    local, on_ray = local_and_ray(invoke, tmp_path, ["chunk", "--count", "words", "--max-tokens", "40"], reviews)
+    assert len(local) > 24  # each review became several passages
+    assert by_id(on_ray) == by_id(local)
+
+
 def test_linguistic_stages_fused_on_ray_equal_local(cluster, invoke, reviews, tmp_path):
     # one job for the spaCy stages (a job each would load spaCy five times over)
     names = [n for n in ("tag", "ner", "parse", "svo", "annotate") if _registered(n)]

@@ -136,6 +136,13 @@ def test_encode_npy_writes_vectors_beside_ids(invoke, tmp_path):
     assert vectors.shape == (5, 384) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert (tmp_path / "c.ids.txt").read_text().split() == [d["_id"] for d in CORPUS[:5]]
+    # a bad record stops the run and leaves the files as they were, not cut at the record before it
+    bad = write_jsonl(tmp_path / "bad.jsonl", [CORPUS[0], {"_id": "x"}, CORPUS[1]])
+    result = invoke("encode", "--npy", tmp_path / "c.npy", bad)
+    assert result.exit_code == 1 and result.stderr == f"Error: {bad}:2: record has no 'text' field (use --field to choose another)\n"
+    assert np.load(tmp_path / "c.npy", allow_pickle=False).shape == (5, 384)
+    assert len((tmp_path / "c.ids.txt").read_text().split()) == 5
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.jsonl", "c.ids.txt", "c.jsonl", "c.npy"]
 
 
 def test_encode_int8_stays_close_to_fp32():

@@ -34,17 +34,24 @@ POS = ["good film", "great great acting", "a good and great story overall", "won
 NEG = ["bad film", "awful awful acting", "a bad and awful story overall", "terrible bad"]
 
 
+def train_lr(directory: Path, records: int = 200) -> Path:
+    """A tfidf-lr on `records` reviews of the embedded sample (balanced, seed 0), saved in `directory`."""
+    from nlpkit.bench.data import balanced_subset, load_split
+    from nlpkit.models import model_class, save_model
+
+    train = balanced_subset(load_split(SAMPLE_DIR, "train"), records, seed=0)
+    save_model(model_class("tfidf-lr")().fit([{"text": r["text"]} for r in train], [r["label"] for r in train]), directory)
+    return directory
+
+
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     import torch
 
-    from nlpkit.bench.data import balanced_subset, load_split
     from nlpkit.models import model_class, save_model
 
     where = tmp_path_factory.mktemp("serve-models")
-    train = balanced_subset(load_split(SAMPLE_DIR, "train"), 200, seed=0)
-    lr = model_class("tfidf-lr")().fit([{"text": r["text"]} for r in train], [r["label"] for r in train])
-    save_model(lr, where / "lr")
+    train_lr(where / "lr")
     torch.set_num_threads(1)
     bilstm = model_class("bilstm")(dim=8, hidden=8, min_count=1, epochs=30, lr=0.05, batch_size=4, dropout=0.0,
                                    seed=3, threads=1)
@@ -277,11 +284,12 @@ def test_after_a_batch_of_several_a_record_waits_for_the_company_still_arriving(
     assert seen == [2, 2]
 
 
-def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path):
+@pytest.mark.parametrize("pipeline", ["clean | tokenize --engine regex | stem",
+                                      "clean | chunk --count words --max-tokens 3 | stem"])  # chunk: a record becomes several
+def test_run_returns_what_nlpkit_run_prints(models, invoke, tmp_path, pipeline):
     from tests.conftest import write_jsonl
 
     records = [{"id": 1, "text": "The <b>BEST</b> films, don't miss them!"}, {"id": 2, "text": "Geese were running."}]
-    pipeline = "clean | tokenize --engine regex | stem"
     printed = parse_jsonl(invoke("run", "--pipeline", pipeline, write_jsonl(tmp_path / "in.jsonl", records)).stdout)
 
     async def scenario(client):

@@ -99,16 +99,14 @@ def spacy_entities(model: str):
 
 def nltk_entities():
     from nltk.chunk import ne_chunker, tree2conlltags
-    from nltk.tag import PerceptronTagger
 
-    from nlpkit.resources import nltk_resource
+    from nlpkit.text.perceptron import shared_tagger
 
-    nltk_resource("averaged_perceptron_tagger_eng")
-    tagger, chunker = PerceptronTagger(), ne_chunker()
+    tagger, chunker = shared_tagger(), ne_chunker()  # NLTK's tagger and tags, batched
 
     def run(sentences: list[list[str]]) -> list[list[tuple[str, int, int]]]:
-        return [tags_to_entities([iob for _, _, iob in tree2conlltags(chunker.parse(tagger.tag(t)))]) if t else []
-                for t in sentences]
+        return [tags_to_entities([iob for _, _, iob in tree2conlltags(chunker.parse(list(zip(t, tags))))]) if t else []
+                for t, tags in zip(sentences, tagger.tag_sentences(sentences))]
 
     return run
 

@@ -160,23 +160,23 @@ class NltkAnnotator:
     tagger, WordNet lemmas with the tagger's POS. No parser: UAS and LAS are not scored."""
 
     def __init__(self):
-        from nltk.tag import PerceptronTagger
         from nltk.tokenize import NLTKWordTokenizer
         from nltk.tokenize.punkt import PunktTokenizer
 
+        from nlpkit.text.perceptron import shared_tagger
         from nlpkit.resources import nltk_resource
         from nlpkit.text.lemmatize import LemmatizeStage
 
         for name in ("punkt_tab", "averaged_perceptron_tagger_eng", "wordnet"):
             nltk_resource(name)
-        self.tagger = PerceptronTagger()
+        self.tagger = shared_tagger()  # NLTK's tagger and tags, batched
         self.sentences = PunktTokenizer("english")
         self.words = NLTKWordTokenizer()
         self.lemmatizer = LemmatizeStage(engine="wordnet")
         self.lemmatizer.ensure_setup()
 
     def _annotate(self, forms: list[list[str]], tagger_tokens: list[list[str]]) -> list[list[Word]]:
-        tags = [[t for _, t in self.tagger.tag(tokens)] if tokens else [] for tokens in tagger_tokens]
+        tags = self.tagger.tag_sentences(tagger_tokens)
         lemmas = [r["tokens"] for r in self.lemmatizer([{"tokens": f, "pos": t} for f, t in zip(forms, tags)])]
         from nlpkit.linguistic.tag import ptb_to_upos
 

@@ -244,8 +244,8 @@ def docvec(stream, npy, **options):
     from nlpkit.embeddings.docvec import NpyWriter
     from nlpkit.stages import build_stage
 
-    writer = NpyWriter(npy)
     stage = build_stage("embed docvec", field=stream.field, **options)
-    run_stage(stage, stream, name="docvec", writer_factory=lambda stream, **_: writer)
+    with NpyWriter(npy) as writer:
+        run_stage(stage, stream, name="docvec", writer_factory=lambda stream, **_: writer)
     if verbose():
         click.echo(f"docvec: {writer.rows:,} vectors x {writer.dim} written to {npy} (ids: {writer.ids_path})", err=True)

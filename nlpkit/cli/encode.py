@@ -20,8 +20,8 @@ def encode(stream, npy, **options):
     from nlpkit.retrieval.encoder import EMBEDDING_FIELD
     from nlpkit.stages import build_stage
 
-    writer = NpyWriter(npy, field=EMBEDDING_FIELD)
     stage = build_stage("encode", field=stream.field, **options)
-    run_stage(stage, stream, name="encode", writer_factory=lambda stream, **_: writer)
+    with NpyWriter(npy, field=EMBEDDING_FIELD) as writer:
+        run_stage(stage, stream, name="encode", writer_factory=lambda stream, **_: writer)
     if verbose():
         click.echo(f"encode: {writer.rows:,} vectors x {writer.dim} written to {npy} (ids: {writer.ids_path})", err=True)

@@ -1,6 +1,7 @@
 import click
 
 from nlpkit.cli._params import declared_options
+from nlpkit.serve.options import REQUEST_TIMEOUT_S, ServeOptions
 from nlpkit.serve.search import ServeIndexOptions
 
 # --workers N: each worker process rebuilds the app from this environment variable (JSON)
@@ -10,7 +11,7 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 @click.command()
 @click.option("--model", "models", multiple=True, metavar="[NAME=]DIR",
               help="A model directory to serve (repeat for several); NAME defaults to the directory's name. "
-                   "The first is the one /v1/predict uses.")
+                   "The first classifier is the one /v1/predict uses; a language model serves /v1/run's lm stages.")
 @declared_options(ServeIndexOptions)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
@@ -29,17 +30,21 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
               help="Neural kinds: onnx runs the graph `nlpkit export --format onnx` wrote.")
 @click.option("--field", default="text", show_default=True, help="The record field holding the text.")
 @click.option("--threads", type=click.IntRange(min=1), help="torch threads per worker (default: one per core).")
+@declared_options(ServeOptions)
 def serve(models, indexes, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field,
-          threads):
+          threads, vectors, request_timeout, read_timeout):
     """Serve trained models and record stages over HTTP (FastAPI on uvicorn).
 
     POST /v1/predict and /v1/models/NAME/predict take {"text": ...}, {"record": {...}}
     or {"records": [...]} and add pred and probs; POST /v1/run takes {"pipeline":
-    "clean | tokenize", "records": [...]}; POST /v1/search takes {"query": ..., "k": 10,
-    "mode": "hybrid"} or {"queries": [...]}; GET /v1/models, /v1/indexes, /healthz, /metrics,
-    /openapi.json, and / (a page to try a model, with a search box when an index is served).
-    Neural kinds and dense queries are micro-batched.
-    Access logs are JSON lines on stderr; SIGTERM finishes the requests in flight.
+    "clean | tokenize", "records": [...]}, with no option that names a file: models
+    (language models among them) and vectors are those served here, by NAME; POST
+    /v1/search takes {"query": ..., "k": 10, "mode": "hybrid"} or {"queries": [...]};
+    GET /v1/models, /v1/indexes, /healthz, /metrics, /openapi.json, and / (a page to try
+    a model, with a search box when an index is served). Neural kinds and dense queries
+    are micro-batched. Every request is bounded (--request-timeout, --read-timeout,
+    --max-body-mb). Access logs are JSON lines on stderr; SIGTERM finishes the requests
+    in flight.
 
     \b
       nlpkit serve --model lr=models/lr --model bert=models/bert --port 8000
@@ -51,6 +56,7 @@ def serve(models, indexes, host, port, workers, max_batch, max_wait_ms, max_queu
 
     from nlpkit.modeldir import read_manifest
     from nlpkit.serve.models import parse_model_spec
+    from nlpkit.serve.server import listen
 
     if not models and not indexes:
         raise click.UsageError("give at least one --model or --index")
@@ -62,60 +68,79 @@ def serve(models, indexes, host, port, workers, max_batch, max_wait_ms, max_queu
 
         for spec in indexes:  # and so does an index
             read_index_manifest(parse_index_spec(spec)[1])
-    config = dict(models=list(models), indexes=list(indexes), max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue,
-                  max_body_mb=max_body_mb, quantize=quantize, runtime=runtime, field=field, threads=threads)
-    if workers == 1:
-        app = build_app(config)  # load errors surface here, as one line
-        _run_uvicorn(app, host, port, workers)
-    else:
-        os.environ[CONFIG_ENV] = json.dumps(config)
-        _run_uvicorn("nlpkit.cli.serve:app_from_environment", host, port, workers)
+    sock = listen(host, port)  # a port in use is one line, before any model is loaded
+    config = dict(models=list(models), indexes=list(indexes), vectors=list(vectors), max_batch=max_batch,
+                  max_wait_ms=max_wait_ms, max_queue=max_queue, max_body_mb=max_body_mb, quantize=quantize,
+                  runtime=runtime, field=field, threads=threads, request_timeout=request_timeout)
+    try:
+        app = build_app(config)  # every model loaded once here: a load error is one line, before any worker starts
+        if workers > 1:
+            del app  # each worker loads its own
+            os.environ[CONFIG_ENV] = json.dumps(config)
+            app = "nlpkit.cli.serve:app_from_environment"
+        _run_uvicorn(app, sock, workers, read_timeout, request_timeout)
+    finally:
+        sock.close()
 
 
 def build_app(config: dict):
     from nlpkit.device import set_threads
     from nlpkit.serve.app import ServeSettings, create_app
-    from nlpkit.serve.models import load_served_models
+    from nlpkit.serve.models import load_served
 
     set_threads(config.get("threads"))
-    served = load_served_models(config["models"], quantize=config.get("quantize"), runtime=config.get("runtime", "torch"))
+    served, resources = load_served(config["models"], config.get("vectors", []), quantize=config.get("quantize"),
+                                    runtime=config.get("runtime", "torch"))
     settings = ServeSettings(max_batch=config["max_batch"], max_wait_ms=config["max_wait_ms"],
-                             max_queue=config["max_queue"], max_body_mb=config["max_body_mb"], field=config["field"])
+                             max_queue=config["max_queue"], max_body_mb=config["max_body_mb"], field=config["field"],
+                             request_timeout=config.get("request_timeout", REQUEST_TIMEOUT_S))
     indexes = None
     if config.get("indexes"):
         from nlpkit.serve.search import load_served_indexes
 
         indexes = load_served_indexes(config["indexes"])
-    return create_app(served, settings, pipeline_builder=pipeline_builder, indexes=indexes)
+    return create_app(served, settings, pipeline_builder=pipeline_builder, resources=resources, indexes=indexes)
 
 
 def app_from_environment():
-    """uvicorn's factory in each --workers process."""
+    """uvicorn's factory in each --workers process. A model that fails to load here (changed since
+    the parent loaded it) is one line, and the exit code that makes uvicorn stop, not restart, the worker."""
     import json
     import os
+    import sys
 
-    return build_app(json.loads(os.environ[CONFIG_ENV]))
+    from uvicorn.config import STARTUP_FAILURE
+
+    from nlpkit.errors import NlpkitError
+
+    try:
+        return build_app(json.loads(os.environ[CONFIG_ENV]))
+    except NlpkitError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        sys.exit(STARTUP_FAILURE)
 
 
-def pipeline_builder(text: str, field: str):
-    """A pipeline string -> Pipeline, each stage parsed by its own command (the click side)."""
+def pipeline_builder(pipeline: str | list[list[str]], field: str):
+    """A pipeline (a string, or the segments nlpkit.serve.pipelines checked, served names replaced by
+    their paths) -> Pipeline, built by the core; the CLI adds the names of its commands."""
     from nlpkit.cli._pipeline import build_pipeline
+    from nlpkit.pipeline import PipelineSpec
 
-    return build_pipeline(text, field=field)
+    return build_pipeline(pipeline if isinstance(pipeline, str) else PipelineSpec(list(pipeline), source="/v1/run"),
+                          field=field)
 
 
-def _run_uvicorn(app, host, port, workers) -> None:
+def _run_uvicorn(app, sock, workers, read_timeout, request_timeout) -> None:
     import signal
 
-    import uvicorn
-
     from nlpkit.serve.logs import log_config
+    from nlpkit.serve.server import run
 
     # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal to the handler it found:
-    # this one, so that a drained shutdown exits 0
+    # this one, so that a drained shutdown exits 0. The drain waits at most one request's time.
     previous = signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        uvicorn.run(app, host=host, port=port, workers=workers, factory=isinstance(app, str), log_config=log_config(),
-                    access_log=False, timeout_graceful_shutdown=None)
+        run(app, sock, workers=workers, read_timeout=read_timeout, graceful_timeout=request_timeout + 5,
+            log_config=log_config())
     finally:
         signal.signal(signal.SIGTERM, previous)

@@ -178,21 +178,28 @@ class DocVecStage(Stage):
 class NpyWriter:
     """Collects ``vector`` fields (or `field`) into FILE.npy (float32, input order) and their ids into FILE.ids.txt.
 
-    Rows are spooled to a temporary file and assembled at close, so the row count
-    need not be known up front and memory stays flat. A record's id is its ``id``,
-    else ``_id`` (BEIR), else its row number.
+    Rows are spooled to a temporary file and assembled when the ``with`` block ends
+    without an error, so the row count need not be known up front, memory stays flat,
+    and a run that fails (a bad record, Ctrl-C) leaves the old files, or none. A
+    record's id is its ``id``, else ``_id`` (BEIR), else its row number::
+
+        with NpyWriter("train.npy") as writer:
+            run_stage(stage, options, writer_factory=lambda stream, **_: writer)
     """
 
     def __init__(self, path: str | os.PathLike, dim: int | None = None, field: str = "vector"):
-        self.field = field
         import tempfile
 
+        self.field = field
         self.path = str(path)
         self.ids_path = re.sub(r"\.npy$", "", self.path) + ".ids.txt"
         self.rows = 0
         self.dim = dim
         self._spool = tempfile.TemporaryFile()
-        self._ids = open(self.ids_path + ".part", "w", encoding="utf-8")
+        self._ids = tempfile.TemporaryFile()
+
+    def __enter__(self) -> "NpyWriter":
+        return self
 
     def write(self, records: list[dict]) -> None:
         for r in records:
@@ -200,23 +207,31 @@ class NpyWriter:
             if self.dim is None:
                 self.dim = len(vector)
             self._spool.write(vector.tobytes())
-            self._ids.write(str(r.get("id", r.get("_id", self.rows))).replace("\n", " ") + "\n")
+            self._ids.write((str(r.get("id", r.get("_id", self.rows))).replace("\n", " ") + "\n").encode("utf-8"))
             self.rows += 1
 
     def close(self) -> None:
-        if self._spool.closed:
-            return
-        self._ids.close()
-        self._spool.seek(0)
-        from numpy.lib import format as npy
+        """The runner's end of the stream (also before it raises): the files are written by the ``with`` block's end."""
 
-        tmp = self.path + ".part"
-        with open(tmp, "wb") as out:
-            header = {"descr": npy.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
-                      "shape": (self.rows, self.dim or 0)}
-            npy.write_array_header_1_0(out, header)
-            while chunk := self._spool.read(1 << 20):
-                out.write(chunk)
-        self._spool.close()
-        os.replace(tmp, self.path)
-        os.replace(self.ids_path + ".part", self.ids_path)
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        from nlpkit.files import AtomicFile
+
+        try:
+            if exc_type is None:
+                from numpy.lib import format as npy
+
+                with AtomicFile(self.path) as out:
+                    header = {"descr": npy.dtype_to_descr(np.dtype(np.float32)), "fortran_order": False,
+                              "shape": (self.rows, self.dim or 0)}
+                    npy.write_array_header_1_0(out, header)
+                    self._spool.seek(0)
+                    while chunk := self._spool.read(1 << 20):
+                        out.write(chunk)
+                with AtomicFile(self.ids_path) as out:
+                    self._ids.seek(0)
+                    while chunk := self._ids.read(1 << 20):
+                        out.write(chunk)
+        finally:
+            self._spool.close()
+            self._ids.close()
+        return False

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from nlpkit.linguistic.annotate.runner import SpacyStage, retokenize_param, spacy_model_param
 from nlpkit.limits import DEFAULT_MAX_CHARS, limited_text
 from nlpkit.params import param
+from nlpkit.records import is_token_list
 from nlpkit.stage import Stage
 
 ENGINES = ("spacy", "nltk")
@@ -44,7 +45,8 @@ def ptb_to_upos(tag: str) -> str:
 
 
 class NltkTagStage(Stage):
-    """NLTK's averaged perceptron tagger (one per process: nltk's pos_tag builds a new one per call)."""
+    """NLTK's averaged perceptron tagger: its model and its tags, scored a batch of records at a
+    time (:mod:`nlpkit.text.perceptron`; the same tags as ``PerceptronTagger().tag``)."""
 
     batch_size = 256
     main_field = "pos"
@@ -56,34 +58,29 @@ class NltkTagStage(Stage):
         self.retokenize = retokenize
 
     def setup(self) -> None:
-        from nltk.tag import PerceptronTagger
-
-        from nlpkit.resources import nltk_resource
+        from nlpkit.text.perceptron import shared_tagger
         from nlpkit.text.tokenize import TokenizeStage
 
-        nltk_resource("averaged_perceptron_tagger_eng")
-        self._tagger = PerceptronTagger()
+        self._tagger = shared_tagger()
+        self._upos = [ptb_to_upos(t) for t in self._tagger.tags]
         self._tokenizer = TokenizeStage(engine="nltk", field=self.field)  # nltk.word_tokenize, for raw text
 
     def process(self, records):
-        out = []
+        token_lists = []
         for record in records:
             tokens = record.get("tokens")
-            new = dict(record)
             if tokens is None or self.retokenize:
                 text = limited_text(record, self.field, self.max_chars)
                 self._tokenizer.ensure_setup()
                 tokens = self._tokenizer.tokenize_texts([text])[0][0]
-                new["tokens"] = tokens
-            elif not isinstance(tokens, list) or not all(isinstance(t, str) for t in tokens):
+            elif not is_token_list(tokens):
                 from nlpkit.errors import RecordError
 
                 raise RecordError("field 'tokens' must be a list of strings")
-            tags = [tag for _, tag in self._tagger.tag(tokens)] if tokens else []
-            new["pos"] = tags
-            new["upos"] = [ptb_to_upos(t) for t in tags]
-            out.append(new)
-        return out
+            token_lists.append(tokens)
+        names, upos = self._tagger.tags, self._upos
+        return [{**record, "tokens": tokens, "pos": [names[i] for i in ids], "upos": [upos[i] for i in ids]}
+                for record, tokens, ids in zip(records, token_lists, self._tagger.tag_ids_per_sentence(token_lists))]
 
 
 class SpacyTagStage(SpacyStage):

@@ -8,7 +8,7 @@ Documents (``nlpkit.retrieval.documents``)
     ``document_text(record, field="text") -> str``: the text, BEIR's ``title`` in front when not empty.
 
 Chunking (``nlpkit.retrieval.chunk``)
-    ``Chunker(by="tokens"|"sentences", max_tokens=MAX_PASSAGE_TOKENS, overlap=OVERLAP, count="wordpieces"|"words",
+    ``ChunkOptions`` (declared parameters). ``Chunker(by="tokens"|"sentences", max_tokens=MAX_PASSAGE_TOKENS, overlap=OVERLAP, count="wordpieces"|"words",
     model=None)``: ``.spans(texts) -> [[(start, end), ...], ...]``, ``.chunk(texts) -> [[passage, ...], ...]``.
     ``ChunkStage(...)``: the ``chunk`` stage; passage records ``{**parent, "id": "PARENT#K", "parent", "text",
     "start", "end"}`` (K from 0), ``parent_text[start:end] == text``.
@@ -20,6 +20,8 @@ Encoding (``nlpkit.retrieval.encoder``)
     ``EncodeStage(model=None, *, field, max_tokens, batch_size, device, quantize, runtime)``: adds ``embedding``
     (a list of numbers rounded to ``PRECISION`` = 6 decimals).
     ``default_model_dir()``, ``resolve_model(model) -> Path``, ``load_tokenizer(model)``.
+    ``EncoderOptions`` (model, max_tokens, device, quantize, runtime: the declared parameters, nlpkit.params),
+    ``EncodeOptions``; ``INT8_FP32_LAYERS``: the modules ``quantize="int8"`` keeps in fp32.
 
 Indexes (``nlpkit.retrieval.index``)
     ``build_index(items, directory, *, field="text", model=None, max_tokens=None, device="auto", quantize=None,
@@ -28,6 +30,8 @@ Indexes (``nlpkit.retrieval.index``)
     ``add_to_index(items, directory, *, device="auto", on_error="fail", batch_size=None, progress=None)
     -> (manifest, RunReport)``.
     ``index_info(directory) -> dict``; ``read_index_manifest(directory) -> dict`` (checked: format, checksums).
+    ``IndexBuildOptions`` (the declared parameters of ``index build``; ``.build_arguments()`` -> build_index's keywords).
+    A record without ``id``/``_id``, or with an id already indexed, is a bad record (``on_error`` decides).
     ``dense_params`` keys: hnsw ``m``, ``ef_construction``, ``ef_search``; ivfpq ``nlist``, ``nprobe``, ``bits``.
 
 Searching (``nlpkit.retrieval.search``)
@@ -36,7 +40,8 @@ Searching (``nlpkit.retrieval.search``)
     ``.ranked(queries, k=K, mode=DEFAULT_MODE, fusion_name=DEFAULT_FUSION, weight=DEFAULT_WEIGHT)
     -> [[(position, score), ...], ...]`` (positions index ``.store``),
     ``.search(queries, k, mode, fields=None, fusion_name, weight) -> [[{"id", "score", "rank", **fields}, ...], ...]``.
-    ``SearchStage(index_dir, *, k, mode, fields, fusion_name, weight, field, device, ef_search, nprobe)``: adds ``hits``.
+    ``SearchStage(index_dir, *, k, mode, fields, fusion_name, weight, field, device, ef_search, nprobe)``: adds ``hits``;
+    ``SearchOptions`` declares its parameters. BM25 leaves out documents no query word matched (score 0).
     ``MODES = ("bm25", "dense", "hybrid")``.
 
 Fusion (``nlpkit.retrieval.fusion``)

@@ -14,28 +14,31 @@ Endpoints (docs/serving.md has examples):
 
 Errors are JSON, ``{"error": "one line in the CLI's words"}``: 400 malformed JSON,
 422 a body of the wrong shape or a record a model cannot read, 404 an unknown model,
-413 a body over ``max_body_mb``, 503 (with Retry-After) when a model's queue is full.
+413 a body over ``max_body_mb``, 503 (with Retry-After) when a model's queue is full or a
+pipeline is busy past the request's deadline, 504 when the request ran past
+``request_timeout`` (its work is stopped then, or when the client goes away).
 
-The core never imports click: pipelines are built by ``pipeline_builder(text, field)``,
-which the CLI layer passes in.
+The core never imports click: pipelines are built by ``pipeline_builder(segments, field)``,
+which the CLI layer passes in (it adds the names of its commands to the core's builder),
+after nlpkit.serve.pipelines has checked them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from nlpkit import __version__
@@ -43,10 +46,27 @@ from nlpkit.errors import NlpkitError, RecordError
 from nlpkit.serve.batching import QueueFull
 from nlpkit.serve.metrics import Metrics
 from nlpkit.serve.models import ServedModel, start_batchers, stop_batchers
+from nlpkit.serve.options import REQUEST_TIMEOUT_S
+from nlpkit.serve.pipelines import (
+    MAX_PIPELINE_CHARS,
+    MAX_RECORDS,
+    Busy,
+    Cancelled,
+    PipelinePool,
+    RunRefused,
+    Served,
+    Stop,
+    check_pipeline,
+    check_records,
+    run_records,
+    served_path,
+)
+from nlpkit.serve.values import unanswerable
 
 access_log = logging.getLogger("nlpkit.access")
-PIPELINE_CACHE = 16  # built pipelines kept (spaCy models are slow to load)
 RETRY_AFTER_S = 1
+UNANSWERABLE = "unanswerable_value"  # the validation error type of JsonBody's check
+LINGER_BYTES = 64 * 1024 * 1024  # most of a refused body read (and dropped) before its 413
 
 
 @dataclass
@@ -56,25 +76,40 @@ class ServeSettings:
     max_queue: int = 1024
     max_body_mb: float = 10.0
     field: str = "text"
+    request_timeout: float = REQUEST_TIMEOUT_S
 
 
-class PredictRequest(BaseModel):
+class JsonBody(BaseModel):
+    """A request body; a value JSON parsing let through that no answer can carry (NaN, Infinity,
+    a lone surrogate) is refused by its field, as the command line refuses it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _answerable(cls, data: Any) -> Any:
+        problem = unanswerable(data)
+        if problem:
+            raise PydanticCustomError(UNANSWERABLE, problem)
+        return data
+
+
+class PredictRequest(JsonBody):
     """Exactly one of text, record or records."""
 
-    model_config = ConfigDict(extra="forbid")
     text: str | None = Field(None, description="One text.")
     record: dict[str, Any] | None = Field(None, description="One record; its other fields come back unchanged.")
-    records: list[dict[str, Any]] | None = Field(None, description="Several records, answered in order.")
+    records: list[dict[str, Any]] | None = Field(None, max_length=MAX_RECORDS, description="Several records, answered in order.")
 
 
-class RunRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pipeline: str = Field(..., description='Stages as a shell pipeline: "clean | tokenize | lemmatize".')
-    records: list[dict[str, Any]] = Field(..., description="Records, as `nlpkit run` reads them.")
+class RunRequest(JsonBody):
+    pipeline: str = Field(..., max_length=MAX_PIPELINE_CHARS,
+                          description='Stages as a shell pipeline: "clean | tokenize | lemmatize"; '
+                                      "the options that name no file (docs/serving.md, Security).")
+    records: list[dict[str, Any]] = Field(..., max_length=MAX_RECORDS, description="Records, as `nlpkit run` reads them.")
 
 
-class ExplainRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ExplainRequest(JsonBody):
     text: str
 
 
@@ -84,13 +119,16 @@ class HttpError(Exception):
 
 
 def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
-               pipeline_builder: Callable[[str, str], Any] | None = None, indexes: list | None = None) -> FastAPI:
-    """`indexes`: retrieval indexes to search (nlpkit.serve.search)."""
+               pipeline_builder: Callable[[list[list[str]], str], Any] | None = None,
+               resources: Served | None = None, indexes: list | None = None) -> FastAPI:
+    """`resources`: the language models and vectors /v1/run may use by name (the classifiers
+    are `served`'s); `indexes`: retrieval indexes to search (nlpkit.serve.search)."""
     settings = settings or ServeSettings()
     by_name = {m.name: m for m in served}
     metrics = Metrics()
-    pipelines: OrderedDict[str, Any] = OrderedDict()
-    pipeline_lock = threading.Lock()  # building and running stages: one at a time (stdin swaps, spaCy state)
+    resources = resources or Served()
+    resources.model = {m.name: served_path(m.directory) for m in served}
+    pipelines = PipelinePool(lambda segments: pipeline_builder(segments, settings.field)) if pipeline_builder else None
 
     @asynccontextmanager
     async def lifespan(app):
@@ -120,6 +158,8 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
         if first.get("type") == "json_invalid":
             detail = first.get("ctx", {}).get("error", "")
             return JSONResponse({"error": f"the request body is not valid JSON ({detail})".replace(" ()", "")}, status_code=400)
+        if first.get("type") == UNANSWERABLE:
+            return JSONResponse({"error": first["msg"]}, status_code=422)
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         return JSONResponse({"error": f"{where}: {first.get('msg', 'invalid')}"}, status_code=422)
 
@@ -153,10 +193,14 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
             except RecordError as e:
                 where = f"records[{i}]" if body.records is not None else "record" if body.record is not None else "text"
                 raise HttpError(422, f"{where}: {e}") from None
+        if not inputs:
+            return {"model": m.name, "records": []}
         if m.batcher is not None and len(inputs) > settings.max_queue:
             raise HttpError(413, f"{len(inputs)} records in one request is over --max-queue {settings.max_queue}")
         try:
-            rows = await m.predict_proba(inputs)
+            rows = await asyncio.wait_for(m.predict_proba(inputs), settings.request_timeout)
+        except asyncio.TimeoutError:
+            raise HttpError(504, ran_past_timeout()) from None
         except QueueFull as e:
             raise HttpError(503, f"model {m.name!r} is busy: {e}; retry", {"Retry-After": str(RETRY_AFTER_S)}) from None
         except RecordError as e:
@@ -186,38 +230,57 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     # ------------------------------------------------------------------ run
 
     @app.post("/v1/run", summary="Run record stages, as `nlpkit run --pipeline` does")
-    async def run(body: RunRequest):
-        if pipeline_builder is None:
+    async def run(body: RunRequest, request: Request):
+        if pipelines is None:
             raise HttpError(404, "this server runs no pipelines")
-        from starlette.concurrency import run_in_threadpool
+        try:
+            segments = check_pipeline(body.pipeline, resources)
+            check_records(body.records, settings.field)
+        except RunRefused as e:
+            raise HttpError(400, str(e)) from None
+        return await bounded(request, lambda cancelled, deadline: run_pipeline(segments, body.records, cancelled, deadline))
 
-        return await run_in_threadpool(run_pipeline, body)
-
-    def run_pipeline(body: RunRequest):
-        from nlpkit.runner import process_batch
-        from nlpkit.stage import flatten
-
-        with pipeline_lock:
-            pipeline = pipelines.get(body.pipeline)
-            if pipeline is None:
-                try:
-                    pipeline = pipeline_builder(body.pipeline, settings.field)
-                except NlpkitError as e:
-                    raise HttpError(400, str(e)) from None
-                pipelines[body.pipeline] = pipeline
-                if len(pipelines) > PIPELINE_CACHE:
-                    pipelines.popitem(last=False)
-            pipelines.move_to_end(body.pipeline)
-            if not body.records:
-                return {"records": []}
-            try:
-                outputs, failures = process_batch(pipeline, body.records)
-            except NlpkitError as e:  # loading a stage's model, ...
-                raise HttpError(400, str(e)) from None
+    def run_pipeline(segments: list[list[str]], records: list[dict], cancelled: Stop, deadline: float):
+        try:
+            outputs, failures = pipelines.run(segments, deadline, lambda pipeline: run_records(pipeline, records, cancelled))
+        except Busy as e:
+            raise HttpError(503, str(e), {"Retry-After": str(RETRY_AFTER_S)}) from None
+        except Cancelled:
+            metrics.observe_stopped(cancelled.reason)
+            raise HttpError(504, ran_past_timeout()) from None
+        except NlpkitError as e:  # a pipeline that cannot be built, a stage's model that cannot load, ...
+            raise HttpError(400, resources.hide_paths(str(e))) from None
         if failures:
             i, problem = failures[0]
-            raise HttpError(422, f"records[{i}]: {problem}")
-        return {"records": flatten(outputs)}
+            raise HttpError(422, f"records[{i}]: {resources.hide_paths(problem)}")
+        from nlpkit.stage import flatten
+
+        return {"records": flatten(outputs)}  # a stage that splits records (chunk) answers each of its passages
+
+    def ran_past_timeout() -> str:
+        return f"the request ran past --request-timeout ({settings.request_timeout:g} s); its work was stopped"
+
+    async def bounded(request: Request, work: Callable[[Stop, float], Any]) -> Any:
+        """`work(cancelled, deadline)` in a thread: answered 504 once the request's time is up, and told to
+        stop (`cancelled`) then, or as soon as the client goes away."""
+        from starlette.concurrency import run_in_threadpool
+
+        cancelled = Stop()
+        job = asyncio.ensure_future(run_in_threadpool(work, cancelled, time.monotonic() + settings.request_timeout))
+        job.add_done_callback(lambda f: f.cancelled() or f.exception())  # an abandoned job's error is not logged
+        gone = asyncio.ensure_future(_client_gone(request.receive))
+        try:
+            done, _ = await asyncio.wait({job, gone}, timeout=settings.request_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not job.done():
+                cancelled.set("client gone" if gone.done() else "timeout")
+            gone.cancel()
+        if job in done:
+            return job.result()
+        if gone in done:
+            return JSONResponse({"error": "the client went away"}, status_code=499)  # nobody reads it
+        raise HttpError(504, ran_past_timeout())
 
     # ------------------------------------------------------------------ information
 
@@ -249,12 +312,25 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     return app
 
 
+async def _client_gone(receive) -> None:
+    """Returns when the client disconnects (the body has been read: the next message is the disconnect)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
 # ---------------------------------------------------------------------- middleware (plain ASGI)
 
 
 class _BodyLimit:
     """413 for a body over the limit: by Content-Length at once, else as soon as the streamed
-    bytes pass it (the app then sees the client gone, and whatever it answers is dropped)."""
+    bytes pass it (the app then sees the client gone, and whatever it answers is dropped).
+
+    Before the 413 the rest of the body is read and dropped, up to ``LINGER_BYTES`` (a
+    lingering close, as nginx does): a client that sends the whole body before it reads
+    (Python's urllib, which also asks for ``Connection: close``) would otherwise find the
+    connection reset under it and never see the 413. A client that sent ``Expect:
+    100-continue`` is answered at once, and a body declared larger than ``LINGER_BYTES``
+    is not read: such a client may see the reset."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -265,6 +341,8 @@ class _BodyLimit:
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            if int(declared) <= LINGER_BYTES and headers.get(b"expect", b"").lower() != b"100-continue":
+                await _linger(receive, LINGER_BYTES)
             return await _send_too_large(send, self.limit)
         seen, started, refused = 0, False, False
 
@@ -277,6 +355,8 @@ class _BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.limit and not started:
                     refused = True
+                    if message.get("more_body", False):
+                        await _linger(receive, LINGER_BYTES - seen)
                     await _send_too_large(send, self.limit)
                     return {"type": "http.disconnect"}
             return message
@@ -293,6 +373,18 @@ class _BodyLimit:
         except Exception:
             if not refused:
                 raise
+
+
+async def _linger(receive, budget: int) -> None:
+    """Read and drop what is left of a request body, at most `budget` bytes (the server's read
+    deadline bounds the time it may take)."""
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return
 
 
 async def _send_too_large(send, limit: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,22 +11,24 @@ import numpy as np
 
 from nlpkit.errors import UsageError
 from nlpkit.models.inference import NEURAL_KINDS
+from nlpkit.serve.pipelines import Served, served_path
 
 EXPLAIN_WORDS = 10
+LM_KIND = "lm"  # a language model's nlpkit.json kind: served to /v1/run's lm stages, not to /v1/predict
 
 
 class ServeError(UsageError):
     """A server set-up the user must change (two models of one name, ...): a usage error."""
 
 
-def parse_model_spec(spec: str) -> tuple[str, str]:
+def parse_model_spec(spec: str, option: str = "--model") -> tuple[str, str]:
     """``NAME=DIR`` or ``DIR`` (named after its last path component)."""
     name, sep, directory = spec.partition("=")
     if not sep:
         directory = spec
         name = Path(spec.rstrip("/")).name or spec
     if not name or not directory:
-        raise ServeError(f"--model {spec!r}: expected DIR or NAME=DIR")
+        raise ServeError(f"{option} {spec!r}: expected PATH or NAME=PATH")
     return name, directory
 
 
@@ -37,6 +40,7 @@ class ServedModel:
     model: object  # a Classifier
     batcher: object | None = None  # a MicroBatcher for the neural kinds
     _weights: dict | None = field(default=None, repr=False)
+    _weights_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def labels(self) -> list[str]:
@@ -57,20 +61,27 @@ class ServedModel:
 
         return list(await run_in_threadpool(self.model.predict_proba, inputs))
 
+    def _label_weights(self) -> dict:
+        """Each label's weight per feature, built once: concurrent first calls wait for the one
+        building it, and the table is published only when every label is in it."""
+        with self._weights_lock:
+            if self._weights is None:
+                vocabulary = self.model.vectorizer_.vocabulary
+                index = {name: i for i, name in enumerate(vocabulary)}
+                weights = {}
+                for name, sides in self.model.top_features(len(vocabulary)).items():
+                    row = np.zeros(len(vocabulary))
+                    for feature, weight in sides["positive"]:
+                        row[index[feature]] = weight
+                    weights[name] = row
+                self._weights = weights
+            return self._weights
+
     def words_that_weighed(self, model_input: dict, label: str, k: int = EXPLAIN_WORDS) -> list[dict]:
         """The words (features) of this text that pushed most towards `label`: inspect's weights
         (``top_features``) times the text's feature values."""
-        if self._weights is None:
-            vocabulary = self.model.vectorizer_.vocabulary
-            index = {name: i for i, name in enumerate(vocabulary)}
-            self._weights = {}
-            for name, sides in self.model.top_features(len(vocabulary)).items():
-                row = np.zeros(len(vocabulary))
-                for feature, weight in sides["positive"]:
-                    row[index[feature]] = weight
-                self._weights[name] = row
+        weights = self._label_weights()[label]
         features = self.model.vectorizer_.transform([model_input]).tocsr()
-        weights = self._weights[label]
         contributions = [(float(value * weights[j]), int(j)) for j, value in zip(features.indices, features.data)]
         contributions.sort(key=lambda c: -c[0])
         vocabulary = self.model.vectorizer_.vocabulary
@@ -78,21 +89,43 @@ class ServedModel:
 
 
 def load_served_models(specs: list[str], quantize: str | None = None, runtime: str = "torch") -> list[ServedModel]:
-    """Load each ``[NAME=]DIR``; --quantize / --runtime apply to the neural ones."""
+    """Load each ``[NAME=]DIR`` (classifiers); --quantize / --runtime apply to the neural ones."""
+    return load_served(specs, quantize=quantize, runtime=runtime)[0]
+
+
+def load_served(specs: list[str], vector_specs: list[str] = (), quantize: str | None = None,
+                runtime: str = "torch") -> tuple[list[ServedModel], Served]:
+    """Every ``--model [NAME=]DIR`` and ``--vectors [NAME=]PATH``, each loaded once (a damaged one fails
+    here, as one line): the classifiers to predict with, and what /v1/run may use by name (the
+    classifiers, the language models among the models, the vectors)."""
     from nlpkit.modeldir import read_manifest
     from nlpkit.models.inference import load_for_inference
 
-    served, names = [], set()
+    served, resources, names = [], Served(), set()
     for spec in specs:
         name, directory = parse_model_spec(spec)
         if name in names:
             raise ServeError(f"two models are named {name!r}; name them with --model NAME=DIR")
         names.add(name)
         manifest = read_manifest(directory)
+        if manifest["kind"] == LM_KIND:  # for /v1/run's lm stages only
+            from nlpkit.lm.model import LanguageModel
+
+            LanguageModel.load(directory)
+            resources.lm[name] = served_path(directory)
+            continue
         neural = manifest["kind"] in NEURAL_KINDS
         model = load_for_inference(directory, quantize=quantize if neural else None, runtime=runtime if neural else "torch")
         served.append(ServedModel(name, str(directory), manifest, model))
-    return served
+    for spec in vector_specs:
+        from nlpkit.embeddings.vectors import load_vectors
+
+        name, path = parse_model_spec(spec, "--vectors")
+        if name in resources.vectors:
+            raise ServeError(f"two vectors are named {name!r}; name them with --vectors NAME=PATH")
+        load_vectors(path)
+        resources.vectors[name] = served_path(path)
+    return served, resources
 
 
 async def start_batchers(served: list[ServedModel], settings, metrics) -> None:

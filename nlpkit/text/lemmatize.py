@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from nlpkit.errors import RecordError
@@ -11,6 +12,8 @@ from nlpkit.stage import Stage
 
 ENGINES = ("wordnet", "spacy")
 WORDNET_POS = ("n", "v", "a", "r")
+#: (word, POS) pairs whose WordNet lemma a process remembers (least recently used go first)
+LEMMA_CACHE_SIZE = 500_000
 
 
 def penn_to_wordnet(tag: str) -> str:
@@ -51,6 +54,14 @@ class LemmatizeOptions:
         return LemmatizeStage(field=field, **values(self))
 
 
+@functools.lru_cache(maxsize=1)
+def shared_morphy():
+    """WordNet's morphy (NLTK's, from NLTK's WordNet files), loaded once per process."""
+    from nlpkit.text.morphy import Morphy
+
+    return Morphy.from_nltk_data()
+
+
 class LemmatizeStage(Stage):
     """Rewrites `tokens` as lemmas. WordNet takes POS from the record's `pos` field when
     present, else tags the tokens with NLTK's perceptron tagger; `pos` forces one POS."""
@@ -68,54 +79,54 @@ class LemmatizeStage(Stage):
         self.model = model
 
     def setup(self):
-        from nlpkit.resources import english_wordnet, load_spacy, nltk_resource
+        from nlpkit.resources import load_spacy
 
         if self.engine == "wordnet":
             # Princeton WordNet's morphy: its first analysis. NLTK's WordNetLemmatizer takes the
             # shortest candidate instead, which turns "hated" into "hat" and "us" into "u".
-            morphy = english_wordnet().morphy
-            self._lemmatize = lambda token, pos: morphy(token, pos) or token
-            self._cache: dict[tuple[str, str], str] = {}
-            if self.pos is None:
-                nltk_resource("averaged_perceptron_tagger_eng")
-                from nltk.tag import PerceptronTagger
+            morphy = shared_morphy()
 
-                self._tagger = PerceptronTagger()  # one tagger per process: building it is slow
+            @functools.lru_cache(maxsize=LEMMA_CACHE_SIZE)
+            def lemma(token: str, pos: str) -> str:
+                return morphy(token, pos) or token
+
+            self._lemma = lemma
+            if self.pos is None:
+                from nlpkit.text.perceptron import shared_tagger
+
+                self._tagger = shared_tagger()  # NLTK's tagger, a batch of records at a time
+                self._wordnet_pos = [penn_to_wordnet(t) for t in self._tagger.tags]
         else:
             # POS tags feed spaCy's rule-based lemmatizer; the parser and NER are not needed
             self._nlp = load_spacy(self.model, disable=["parser", "ner"])
 
-    def _wordnet(self, tokens: list[str], tags: list[str] | None) -> list[str]:
-        if self.pos is not None:
-            wn_pos = [self.pos] * len(tokens)
-        else:
-            if tags is None:
-                tags = [tag for _, tag in self._tagger.tag(tokens)]
-            wn_pos = [penn_to_wordnet(t) for t in tags]
-        cache = self._cache
-        out = []
-        for token, p in zip(tokens, wn_pos):
-            key = (token, p)
-            lemma = cache.get(key)
-            if lemma is None:
-                if len(cache) > 500_000:
-                    cache.clear()
-                lemma = cache[key] = self._lemmatize(token, p)
-            out.append(lemma)
-        return out
+    def _wordnet_tags(self, records, token_lists) -> list[list[str]]:
+        """Each record's WordNet POS: --pos, else from its `pos` field, else from the tagger (one call for all)."""
+        wn_pos: list = []
+        for record, tokens in zip(records, token_lists):
+            tags = record.get("pos")
+            if tags is not None and (not isinstance(tags, list) or len(tags) != len(tokens)):
+                raise RecordError(f"field 'pos' has {len(tags) if isinstance(tags, list) else 'no'} tags for {len(tokens)} tokens")
+            if tags is not None and not all(isinstance(t, str) for t in tags):
+                bad = next(t for t in tags if not isinstance(t, str))
+                raise RecordError(f"field 'pos' must be a list of strings (it holds {bad!r})")
+            if self.pos is not None:
+                wn_pos.append([self.pos] * len(tokens))
+            else:
+                wn_pos.append(None if tags is None else [penn_to_wordnet(t) for t in tags])
+        untagged = [i for i, p in enumerate(wn_pos) if p is None]
+        if untagged:
+            table = self._wordnet_pos
+            tagged = self._tagger.tag_ids_per_sentence([token_lists[i] for i in untagged])
+            for i, ids in zip(untagged, tagged):
+                wn_pos[i] = [table[t] for t in ids]
+        return wn_pos
 
     def process(self, records):
         token_lists = [get_tokens(r, self.field) for r in records]
         if self.engine == "wordnet":
-            lemmas = []
-            for record, tokens in zip(records, token_lists):
-                tags = record.get("pos")
-                if tags is not None and (not isinstance(tags, list) or len(tags) != len(tokens)):
-                    raise RecordError(f"field 'pos' has {len(tags) if isinstance(tags, list) else 'no'} tags for {len(tokens)} tokens")
-                if tags is not None and not all(isinstance(t, str) for t in tags):
-                    bad = next(t for t in tags if not isinstance(t, str))
-                    raise RecordError(f"field 'pos' must be a list of strings (it holds {bad!r})")
-                lemmas.append(self._wordnet(tokens, tags))
+            lemma = self._lemma
+            lemmas = [list(map(lemma, tokens, pos)) for tokens, pos in zip(token_lists, self._wordnet_tags(records, token_lists))]
         else:
             from spacy.tokens import Doc
 
