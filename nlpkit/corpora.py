@@ -31,6 +31,7 @@ from pathlib import Path
 from nlpkit.download import Progress, download
 from nlpkit.errors import InputError, NlpkitError, ResourceMissing
 from nlpkit.resources import cache_corpus_dir, nlpkit_home, sample_dir, shared_corpus_dir
+from nlpkit.retrieval.beir import PUBLISHED_COUNTS
 
 SPLITS = ("train", "test", "unsup")
 MANIFEST = "corpus.json"
@@ -60,6 +61,9 @@ class CorpusSpec:
     checksums_note: str | None = None
     # a small copy embedded in the repository (corpora/NAME-sample)
     has_sample: bool = False
+    # "splits": train/test/unsup JSONL of labelled records; "beir": a retrieval set in BEIR's layout
+    # (corpus.jsonl, queries.jsonl, qrels/*.tsv; see nlpkit.retrieval.beir)
+    layout: str = "splits"
 
     # the first (for imdb and sst2 the only) file: what `corpora info` shows
     @property
@@ -117,6 +121,33 @@ KNOWN: dict[str, CorpusSpec] = {
     ),
 }
 
+BEIR_CITATION = ("Thakur, Reimers, Rücklé, Srivastava and Gurevych. 2021. BEIR: A Heterogeneous Benchmark for "
+                 "Zero-shot Evaluation of Information Retrieval Models. NeurIPS Datasets and Benchmarks.")
+BEIR_URL = "https://public.ukp.informatik.tu-darmstadt.de/thakur/BEIR/datasets/{}.zip"
+BEIR_CHECKSUMS_NOTE = "md5 as published in BEIR's dataset table (its README); not verified by a download from nlpkit"
+KNOWN.update({
+    "scifact": CorpusSpec(
+        name="scifact",
+        description="BEIR SciFact: 5,183 scientific abstracts, 300 test claims as queries (fact checking), "
+        "in BEIR's retrieval layout",
+        citation="Wadden et al. 2020. Fact or Fiction: Verifying Scientific Claims. EMNLP; " + BEIR_CITATION,
+        downloads=(Download(BEIR_URL.format("scifact"), "scifact.zip", "5f7d1de60b170fc8027bb7898e2efca1",
+                            2_816_079),),
+        converter="beir_zip", layout="beir", counts=PUBLISHED_COUNTS["scifact"],
+        checksums_note=BEIR_CHECKSUMS_NOTE,
+    ),
+    "nfcorpus": CorpusSpec(
+        name="nfcorpus",
+        description="BEIR NFCorpus: 3,633 medical documents (NutritionFacts), 323 test queries with graded "
+        "judgements, in BEIR's retrieval layout",
+        citation="Boteva, Gholipour, Sokolov and Riezler. 2016. A Full-Text Learning to Rank Dataset for Medical "
+        "Information Retrieval. ECIR; " + BEIR_CITATION,
+        downloads=(Download(BEIR_URL.format("nfcorpus"), "nfcorpus.zip", "a89dba18a62ef92f7d323ec890a0d38d"),),
+        converter="beir_zip", layout="beir", counts=PUBLISHED_COUNTS["nfcorpus"],
+        checksums_note=BEIR_CHECKSUMS_NOTE,
+    ),
+})
+
 
 def spec(name: str) -> CorpusSpec:
     try:
@@ -138,7 +169,11 @@ def split_path(directory: str | os.PathLike, split: str) -> Path | None:
     return None
 
 
-def is_corpus_dir(directory: str | os.PathLike) -> bool:
+def is_corpus_dir(directory: str | os.PathLike, layout: str = "splits") -> bool:
+    if layout == "beir":
+        from nlpkit.retrieval.beir import is_beir_dir
+
+        return is_beir_dir(directory)
     return split_path(directory, "train") is not None and split_path(directory, "test") is not None
 
 
@@ -160,7 +195,7 @@ def locations(name: str) -> list[CorpusLocation]:
     """Every place `name` may live, in the order a benchmark looks."""
     spec(name)
     places = [("cache", cache_corpus_dir(name)), ("shared", shared_corpus_dir(name))]
-    out = [CorpusLocation(name, origin, path, is_corpus_dir(path)) for origin, path in places]
+    out = [CorpusLocation(name, origin, path, is_corpus_dir(path, spec(name).layout)) for origin, path in places]
     if spec(name).has_sample:
         out.append(CorpusLocation(f"{name}-sample", "sample", sample_dir(name), is_corpus_dir(sample_dir(name))))
     return out
@@ -185,7 +220,9 @@ def resolve(name: str = "imdb", data: str | os.PathLike | None = None) -> DataSo
         path = Path(data)
         if not path.exists():
             raise InputError(str(path), "no such file or directory")
-        if not is_corpus_dir(path):
+        if spec(name).layout == "beir" and not is_corpus_dir(path, "beir"):
+            raise InputError(str(path), "not a BEIR directory (expected corpus.jsonl, queries.jsonl and qrels/)")
+        if spec(name).layout != "beir" and not is_corpus_dir(path):
             raise InputError(
                 str(path),
                 f"not a corpus directory (expected train.jsonl[.gz] and test.jsonl[.gz]); "
@@ -385,6 +422,9 @@ def import_corpus(name: str, path: str | os.PathLike, dest: str | os.PathLike | 
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "no such file or directory")
+    if corpus.layout == "beir":
+        return _write_beir(name, _beir_files(path), {"kind": "beir", "path": str(path.resolve())},
+                           Path(dest) if dest else None)
     if corpus.converter != "aclimdb" and not is_corpus_dir(path):
         files = [path] if path.is_file() else [path / Path(d.url).name for d in corpus.downloads]
         missing = [str(f) for f in files if not f.is_file()]
@@ -446,7 +486,7 @@ def fetch(
                  retries=retries, timeout=timeout)
         files.append((path, source_url, expected_md5))
     try:
-        splits = CONVERTERS[corpus.converter]([path for path, _, _ in files])
+        converted = CONVERTERS[corpus.converter]([path for path, _, _ in files])
     except InputError:
         for path, _, _ in files:  # what failed to convert is no archive to keep (a mirror's error page...)
             path.unlink(missing_ok=True)
@@ -454,7 +494,8 @@ def fetch(
     source = {"kind": "download", "url": files[0][1], "md5": files[0][2]}
     if len(files) > 1:
         source["files"] = [{"url": u, "md5": m} for _, u, m in files]
-    out = _write_corpus(name, splits, source, Path(dest) if dest else None)
+    write = _write_beir if corpus.layout == "beir" else _write_corpus
+    out = write(name, converted, source, Path(dest) if dest else None)
     if not keep_archive:
         for path, _, _ in files:
             path.unlink(missing_ok=True)
@@ -530,4 +571,82 @@ def _ag_news_csv(paths: list[Path]) -> dict[str, list[dict]]:
     return splits
 
 
-CONVERTERS = {"aclimdb": _aclimdb, "glue_sst2": _glue_sst2, "ag_news_csv": _ag_news_csv}
+# --------------------------------------------------------------------------- BEIR's retrieval sets
+
+BEIR_FILES = re.compile(r"(?:^|/)(corpus\.jsonl|queries\.jsonl|qrels/[^/]+\.tsv)$")
+
+
+def _beir_zip(paths: list[Path]) -> dict[str, bytes]:
+    """BEIR's NAME.zip: NAME/corpus.jsonl, NAME/queries.jsonl and NAME/qrels/*.tsv, checked, by their
+    names in the BEIR directory (anything else in the archive is left out)."""
+    import zipfile
+
+    path = paths[0]
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError) as e:
+        raise InputError(str(path), f"not a zip archive: {e}") from None
+    files: dict[str, bytes] = {}
+    with archive:
+        for member in archive.namelist():
+            match = BEIR_FILES.search(member)
+            if match and not member.startswith("__MACOSX/"):
+                try:
+                    files[match.group(1)] = archive.read(member)
+                except (zipfile.BadZipFile, OSError, EOFError) as e:
+                    raise InputError(f"{path}:{member}", f"damaged zip member: {e}") from None
+    return _check_beir(files, str(path))
+
+
+def _beir_files(path: Path) -> dict[str, bytes]:
+    """The BEIR files of a zip archive or of an extracted BEIR directory."""
+    if path.is_file():
+        return _beir_zip([path])
+    files = {}
+    for rel in ("corpus.jsonl", "queries.jsonl"):
+        if (path / rel).is_file():
+            files[rel] = (path / rel).read_bytes()
+    for tsv in sorted((path / "qrels").glob("*.tsv")):
+        files[f"qrels/{tsv.name}"] = tsv.read_bytes()
+    return _check_beir(files, str(path))
+
+
+def _check_beir(files: dict[str, bytes], where: str) -> dict[str, bytes]:
+    from nlpkit.retrieval.beir import check_jsonl, parse_qrels
+
+    missing = [rel for rel in ("corpus.jsonl", "queries.jsonl", "qrels/test.tsv") if rel not in files]
+    if missing:
+        raise InputError(where, f"not a BEIR data set: no {', '.join(missing)}")
+    check_jsonl(files["corpus.jsonl"].splitlines(), f"{where}:corpus.jsonl", "document")
+    check_jsonl(files["queries.jsonl"].splitlines(), f"{where}:queries.jsonl", "query")
+    for rel in files:
+        if rel.startswith("qrels/"):
+            parse_qrels(files[rel].splitlines(), f"{where}:{rel}")
+    return files
+
+
+def _write_beir(name: str, files: dict[str, bytes], source: dict, dest: Path | None) -> Path:
+    """A BEIR directory (its files as they came, and corpus.json) written atomically into the cache."""
+    from nlpkit.files import AtomicDirectory, write_json
+    from nlpkit.retrieval.beir import parse_qrels
+
+    dest = Path(dest) if dest is not None else cache_corpus_dir(name)
+    counts = {rel.removesuffix(".jsonl"): sum(1 for line in files[rel].splitlines() if line.strip())
+              for rel in ("corpus.jsonl", "queries.jsonl")}
+    for rel in sorted(files):
+        if rel.startswith("qrels/"):  # the queries judged in each split
+            counts[rel.removesuffix(".tsv")] = len(parse_qrels(files[rel].splitlines(), rel))
+    manifest = {"name": name, "layout": "beir", "source": source,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "counts": counts,
+                "sha256": {rel: hashlib.sha256(data).hexdigest() for rel, data in sorted(files.items())}}
+    with AtomicDirectory(dest) as tmp:
+        (tmp / "qrels").mkdir()
+        for rel, data in files.items():
+            (tmp / rel).write_bytes(data)
+        expected = spec(name).counts
+        manifest["verified"] = bool(expected) and all(counts.get(k) == v for k, v in expected.items())
+        write_json(tmp / MANIFEST, manifest)
+    return dest
+
+
+CONVERTERS = {"aclimdb": _aclimdb, "glue_sst2": _glue_sst2, "ag_news_csv": _ag_news_csv, "beir_zip": _beir_zip}

@@ -242,7 +242,7 @@ def test_fetch_http_error_and_unknown_corpus(invoke, server, home):
     assert "HTTP 404" in result.stderr and "Traceback" not in result.stderr
     result = invoke("corpora", "fetch", "imbd")
     assert result.exit_code == 1
-    assert "unknown corpus 'imbd'; known: ag_news, imdb, sst2" in result.stderr
+    assert "unknown corpus 'imbd'; known: ag_news, imdb, nfcorpus, scifact, sst2" in result.stderr
 
 
 # --------------------------------------------------------------------------- import

@@ -20,3 +20,15 @@ def stdout_console(min_width: int | None = None):
     if min_width is not None and console.width < min_width:
         console = _PipeQuietConsole(width=min_width)
     return console
+
+
+def print_table(table, min_width: int = 100) -> None:
+    """A report's Table (title, headers, rows: nlpkit.bench.linguistic_report.Table) on stdout, first column left."""
+    from rich.table import Table
+
+    shown = Table(title=table.title)
+    for i, header in enumerate(table.headers):
+        shown.add_column(header, justify="left" if i == 0 else "right")
+    for row in table.rows:
+        shown.add_row(*row)
+    stdout_console(min_width=min_width).print(shown)

@@ -9,6 +9,7 @@ BENCHMARKS = {
     "ner": "nlpkit.cli.bench_ner:ner",
     "corpus": "nlpkit.cli.bench_corpus:corpus",
     "speed": "nlpkit.cli.bench_speed:speed",
+    "retrieval": "nlpkit.cli.bench_retrieval:retrieval",
 }
 
 

@@ -37,8 +37,9 @@ def corpus(ctx, directory, train, test, unlabelled, corpus_name, methods, limit,
         raise click.UsageError("--train needs --test")
     if directory is not None and (test or unlabelled):
         raise click.UsageError("--test and --unlabelled go with --train; a DIRECTORY brings its own splits")
-    if corpus_name is not None and corpus_name not in KNOWN:
-        raise click.BadParameter(f"unknown corpus {corpus_name!r}; known: {', '.join(sorted(KNOWN))}",
+    labelled = sorted(name for name, spec in KNOWN.items() if spec.layout == "splits")  # not BEIR's retrieval sets
+    if corpus_name is not None and corpus_name not in labelled:
+        raise click.BadParameter(f"unknown corpus {corpus_name!r}; known: {', '.join(labelled)}",
                                  param_hint="'--corpus'")
     check_methods(methods)
     if directory is not None:

@@ -43,14 +43,9 @@ def speed(stages, data, limit, runs, field_name, out):
     results = run_speed(SpeedOptions(cases=cases, records=records, data=where, runs=runs, out=Path(out),
                                      field_name=field_name), on_run=on_run if _verbose() else None)
     table = speed_table(results)
-    from rich.table import Table
+    from nlpkit.cli._console import print_table
 
-    shown = Table(title=table.title)
-    for i, header in enumerate(table.headers):
-        shown.add_column(header, justify="left" if i == 0 else "right")
-    for row in table.rows:
-        shown.add_row(*row)
-    Console(width=max(100, Console().width)).print(shown)
+    print_table(table)
     for note in table.notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"results: {Path(out) / 'results.json'}, {Path(out) / 'report.md'}, {Path(out) / 'report.html'}", err=True)

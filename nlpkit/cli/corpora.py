@@ -5,12 +5,13 @@ from nlpkit.cli._common import verbose
 
 @click.group()
 def corpora():
-    """List, inspect, download and import corpora (imdb, sst2, ag_news).
+    """List, inspect, download and import corpora (imdb, sst2, ag_news, scifact, nfcorpus).
 
     \b
       nlpkit corpora list
       nlpkit corpora fetch imdb                       # the authors' tarball, into the cache
       nlpkit corpora fetch ag_news                    # Zhang et al.'s train.csv and test.csv
+      nlpkit corpora fetch scifact                    # BEIR's scifact.zip: corpus, queries, qrels
       nlpkit corpora import imdb ~/aclImdb_v1.tar.gz  # or an aclImdb/ or JSONL directory
     """
 
@@ -83,6 +84,8 @@ def info(name, as_json):
         verified = "; sha256 matches the reference corpus" if details["manifest"].get("verified") else ""
         click.echo(f"  made by:  nlpkit corpora {'fetch' if source['kind'] == 'download' else 'import'} from "
                    f"{source.get('url') or source.get('path')}{verified}")
+    if details.get("manifest", {}).get("layout") == "beir":
+        click.echo(f"  BEIR:     {_beir_counts(details['manifest'])}")
     for split, s in details["splits"].items():
         full = KNOWN[base].counts.get(split)
         note = "" if name.endswith("-sample") or full in (None, s["records"]) else f" (the full split has {full:,})"
@@ -136,7 +139,18 @@ def _done(name, path):
     from nlpkit.corpora import SPLITS
 
     manifest = json.loads((path / "corpus.json").read_text())
+    if manifest.get("layout") == "beir":
+        verified = " (the counts of the published set)" if manifest.get("verified") else ""
+        click.echo(f"{name}: {_beir_counts(manifest)} in {path}{verified}", err=True)
+        return
     splits = manifest["splits"]
     counts = ", ".join(f"{split} {splits[split]['records']:,}" for split in SPLITS if split in splits)
     verified = " (sha256 of every split matches the reference corpus)" if manifest.get("verified") else ""
     click.echo(f"{name}: {counts} records in {path}{verified}", err=True)
+
+
+def _beir_counts(manifest: dict) -> str:
+    counts = manifest["counts"]
+    judged = ", ".join(f"{counts[k]:,} judged in {k.removeprefix('qrels/')}" for k in sorted(counts)
+                       if k.startswith("qrels/"))
+    return f"{counts['corpus']:,} documents, {counts['queries']:,} queries ({judged})"

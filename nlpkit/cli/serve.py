@@ -2,15 +2,17 @@ import click
 
 from nlpkit.cli._params import declared_options
 from nlpkit.serve.options import REQUEST_TIMEOUT_S, ServeOptions
+from nlpkit.serve.search import ServeIndexOptions
 
 # --workers N: each worker process rebuilds the app from this environment variable (JSON)
 CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 
 
 @click.command()
-@click.option("--model", "models", multiple=True, required=True, metavar="[NAME=]DIR",
+@click.option("--model", "models", multiple=True, metavar="[NAME=]DIR",
               help="A model directory to serve (repeat for several); NAME defaults to the directory's name. "
                    "The first classifier is the one /v1/predict uses; a language model serves /v1/run's lm stages.")
+@declared_options(ServeIndexOptions)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(min=1), default=1, show_default=True,
@@ -29,22 +31,25 @@ CONFIG_ENV = "NLPKIT_SERVE_CONFIG"
 @click.option("--field", default="text", show_default=True, help="The record field holding the text.")
 @click.option("--threads", type=click.IntRange(min=1), help="torch threads per worker (default: one per core).")
 @declared_options(ServeOptions)
-def serve(models, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field, threads,
-          vectors, request_timeout, read_timeout):
+def serve(models, indexes, host, port, workers, max_batch, max_wait_ms, max_queue, max_body_mb, quantize, runtime, field,
+          threads, vectors, request_timeout, read_timeout):
     """Serve trained models and record stages over HTTP (FastAPI on uvicorn).
 
     POST /v1/predict and /v1/models/NAME/predict take {"text": ...}, {"record": {...}}
     or {"records": [...]} and add pred and probs; POST /v1/run takes {"pipeline":
     "clean | tokenize", "records": [...]}, with no option that names a file: models
-    (language models among them) and vectors are those served here, by NAME; GET
-    /v1/models, /healthz, /metrics, /openapi.json, and / (a page to try a model).
-    Neural kinds are micro-batched. Every request is bounded (--request-timeout,
-    --read-timeout, --max-body-mb). Access logs are JSON lines on stderr; SIGTERM
-    finishes the requests in flight.
+    (language models among them) and vectors are those served here, by NAME; POST
+    /v1/search takes {"query": ..., "k": 10, "mode": "hybrid"} or {"queries": [...]};
+    GET /v1/models, /v1/indexes, /healthz, /metrics, /openapi.json, and / (a page to try
+    a model, with a search box when an index is served). Neural kinds and dense queries
+    are micro-batched. Every request is bounded (--request-timeout, --read-timeout,
+    --max-body-mb). Access logs are JSON lines on stderr; SIGTERM finishes the requests
+    in flight.
 
     \b
       nlpkit serve --model lr=models/lr --model bert=models/bert --port 8000
       curl -s localhost:8000/v1/models/bert/predict -d '{"text": "A fine film."}'
+      nlpkit serve --index news=index/ && curl -s localhost:8000/v1/search -d '{"query": "oil prices"}'
     """
     import json
     import os
@@ -53,12 +58,20 @@ def serve(models, host, port, workers, max_batch, max_wait_ms, max_queue, max_bo
     from nlpkit.serve.models import parse_model_spec
     from nlpkit.serve.server import listen
 
+    if not models and not indexes:
+        raise click.UsageError("give at least one --model or --index")
     for spec in models:  # a missing or damaged model fails before the server starts
         read_manifest(parse_model_spec(spec)[1])
+    if indexes:
+        from nlpkit.retrieval.index import read_index_manifest
+        from nlpkit.serve.search import parse_index_spec
+
+        for spec in indexes:  # and so does an index
+            read_index_manifest(parse_index_spec(spec)[1])
     sock = listen(host, port)  # a port in use is one line, before any model is loaded
-    config = dict(models=list(models), vectors=list(vectors), max_batch=max_batch, max_wait_ms=max_wait_ms, max_queue=max_queue,
-                  max_body_mb=max_body_mb, quantize=quantize, runtime=runtime, field=field, threads=threads,
-                  request_timeout=request_timeout)
+    config = dict(models=list(models), indexes=list(indexes), vectors=list(vectors), max_batch=max_batch,
+                  max_wait_ms=max_wait_ms, max_queue=max_queue, max_body_mb=max_body_mb, quantize=quantize,
+                  runtime=runtime, field=field, threads=threads, request_timeout=request_timeout)
     try:
         app = build_app(config)  # every model loaded once here: a load error is one line, before any worker starts
         if workers > 1:
@@ -81,7 +94,12 @@ def build_app(config: dict):
     settings = ServeSettings(max_batch=config["max_batch"], max_wait_ms=config["max_wait_ms"],
                              max_queue=config["max_queue"], max_body_mb=config["max_body_mb"], field=config["field"],
                              request_timeout=config.get("request_timeout", REQUEST_TIMEOUT_S))
-    return create_app(served, settings, pipeline_builder=pipeline_builder, resources=resources)
+    indexes = None
+    if config.get("indexes"):
+        from nlpkit.serve.search import load_served_indexes
+
+        indexes = load_served_indexes(config["indexes"])
+    return create_app(served, settings, pipeline_builder=pipeline_builder, resources=resources, indexes=indexes)
 
 
 def app_from_environment():

@@ -94,27 +94,33 @@ class Searcher:
         return self
 
     def ranked(self, queries: list[str], k: int = K, mode: str = DEFAULT_MODE, fusion_name: str = fusion.DEFAULT_FUSION,
-               weight: float = fusion.DEFAULT_WEIGHT) -> list[fusion.Ranked]:
-        """(position, score) lists, best first, at most `k` per query."""
+               weight: float = fusion.DEFAULT_WEIGHT, vectors=None) -> list[fusion.Ranked]:
+        """(position, score) lists, best first, at most `k` per query; `vectors`: the queries' own, already encoded."""
         self.load(mode)
         if mode == "bm25":
             return sparse.search(self._bm25, queries, k)
         if mode == "dense":
-            return self._dense_search(queries, k)
+            return self._dense_search(queries, k, vectors)
         depth = max(k, fusion.CANDIDATES)
         lexical = sparse.search(self._bm25, queries, depth)
-        semantic = self._dense_search(queries, depth)
+        semantic = self._dense_search(queries, depth, vectors)
         return [fusion.fuse(b, d, fusion_name, weight)[:k] for b, d in zip(lexical, semantic)]
 
-    def _dense_search(self, queries: list[str], k: int) -> list[fusion.Ranked]:
+    def encode(self, queries: list[str]):
+        """The query vectors the dense modes search with (for a caller that batches encoding: nlpkit serve)."""
+        self.load("dense")
         assert self._encoder is not None
-        return dense.search(self._dense, self._encoder.encode(queries), k)
+        return self._encoder.encode(queries)
+
+    def _dense_search(self, queries: list[str], k: int, vectors=None) -> list[fusion.Ranked]:
+        return dense.search(self._dense, self.encode(queries) if vectors is None else vectors, k)
 
     def search(self, queries: list[str], k: int = K, mode: str = DEFAULT_MODE, fields: list[str] | None = None,
-               fusion_name: str = fusion.DEFAULT_FUSION, weight: float = fusion.DEFAULT_WEIGHT) -> list[list[dict[str, Any]]]:
+               fusion_name: str = fusion.DEFAULT_FUSION, weight: float = fusion.DEFAULT_WEIGHT,
+               vectors=None) -> list[list[dict[str, Any]]]:
         """Hits per query: ``{"id", "score", "rank"}`` and the document's fields (all, or `fields`)."""
         out = []
-        for ranked in self.ranked(queries, k, mode, fusion_name, weight):
+        for ranked in self.ranked(queries, k, mode, fusion_name, weight, vectors):
             documents = self.store.get([p for p, _ in ranked])
             hits = []
             for rank, ((_, score), doc) in enumerate(zip(ranked, documents), 1):

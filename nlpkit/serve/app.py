@@ -120,9 +120,9 @@ class HttpError(Exception):
 
 def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
                pipeline_builder: Callable[[list[list[str]], str], Any] | None = None,
-               resources: Served | None = None) -> FastAPI:
+               resources: Served | None = None, indexes: list | None = None) -> FastAPI:
     """`resources`: the language models and vectors /v1/run may use by name (the classifiers
-    are `served`'s)."""
+    are `served`'s); `indexes`: retrieval indexes to search (nlpkit.serve.search)."""
     settings = settings or ServeSettings()
     by_name = {m.name: m for m in served}
     metrics = Metrics()
@@ -302,8 +302,12 @@ def create_app(served: list[ServedModel], settings: ServeSettings | None = None,
     async def page():
         from nlpkit.serve.page import render_page
 
-        return HTMLResponse(render_page(served))
+        return HTMLResponse(render_page(served, indexes or []))
 
+    if indexes:
+        from nlpkit.serve.search import install_search
+
+        install_search(app, indexes, settings)
     app.state.metrics = metrics
     return app
 
