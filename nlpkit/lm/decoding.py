@@ -59,11 +59,12 @@ class Decoding:
                                help="Sampling temperature: <1 sharper, >1 more diverse; 0 is greedy, else "
                                     f"{TEMPERATURE_RANGE[0]:g} to {TEMPERATURE_RANGE[1]:g}.")
     top_k: int = param(0, min=0, show_default=True, help="Sample from the k most probable tokens only (0: all; 1 is greedy).")
-    top_p: float = param(1.0, min=0, max=1, min_open=True, show_default=True,
+    # below 0.001 no token is left to sample from in float32
+    top_p: float = param(1.0, min=0.001, max=1, show_default=True,
                          help="Sample from the smallest set of tokens whose probability reaches p.")
     beam_width: int = param(4, min=1, show_default=True, help="Beams (beam; 1 is greedy).")
     max_new_tokens: int = param(30, min=0, show_default=True, help="Tokens to add at most (fewer when <eos> comes first).")
-    seed: int = param(0, show_default=True, help="Sampling seed: the same seed gives the same text.")
+    seed: int = param(0, min=0, max=2**63 - 1, show_default=True, help="Sampling seed: the same seed gives the same text.")
 
     def check(self) -> None:
         from nlpkit.lm.model import LMUsageError

@@ -13,9 +13,9 @@ A client's pipeline string is checked against the stages' parameter declarations
 - What the server sets for every request (:data:`SERVER_CHOSEN`: the device, torch's
   threads) is not a client's to choose.
 - Numbers are bounded (:data:`BOUNDS`): ``--max-new-tokens`` at most :data:`MAX_NEW_TOKENS`,
-  ``--beam-width`` at most :data:`MAX_BEAM_WIDTH`, and values the decoder cannot take
+  ``--beam-width`` at most :data:`MAX_BEAM_WIDTH`; values the decoder cannot take at all
   (a ``--temperature`` or ``--top-p`` so small that no token is left, a ``--seed`` past 64
-  bits) are refused; a request holds at most
+  bits) are outside their declared ranges (nlpkit.lm.decoding), here as everywhere; a request holds at most
   :data:`MAX_RECORDS` records of at most :data:`MAX_CHARS` characters each.
 
 :class:`PipelinePool` keeps built pipelines, each with its own lock (one request at a time
@@ -54,9 +54,6 @@ SERVER_CHOSEN = frozenset({"device", "threads"})
 BOUNDS: dict[str, tuple[Callable[[float], bool], str]] = {
     "max_new_tokens": (lambda n: n <= MAX_NEW_TOKENS, f"0 to {MAX_NEW_TOKENS}"),
     "beam_width": (lambda n: n <= MAX_BEAM_WIDTH, f"1 to {MAX_BEAM_WIDTH}"),
-    "temperature": (lambda t: t == 0 or 0.01 <= t <= 100, "0, or 0.01 to 100"),
-    "top_p": (lambda p: p >= 0.001, "0.001 to 1"),  # smaller leaves no token to sample
-    "seed": (lambda n: 0 <= n < 2**63, f"0 to {2**63 - 1}"),
 }
 _KINDS = {"model": "model", "lm": "language model", "vectors": "vector"}
 
