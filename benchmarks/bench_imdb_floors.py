@@ -1,4 +1,4 @@
-"""Issue 12's floors on full IMDb, from one `nlpkit bench imdb` run: writes benchmarks/results/bench_imdb.json.
+"""The accuracy floors on full IMDb (each rung at its published anchor), from one `nlpkit bench imdb` run: writes benchmarks/results/bench_imdb.json.
 
     python benchmarks/bench_imdb_floors.py [--out bench-out/imdb] [--methods LIST] [--no-run]
 

@@ -1,4 +1,4 @@
-"""Language models on IMDb, on this machine's CPU (issue 16).
+"""Language models on IMDb, on this machine's CPU.
 
     python benchmarks/bench_lm.py [speed] [lm] [transfer]     (default: speed and lm)
 

@@ -1,4 +1,4 @@
-"""Speed of the text rungs on the 25,000 IMDb train reviews (issue 2).
+"""Speed of the text rungs on the 25,000 IMDb train reviews.
 
 1. `nlpkit tokenize --engine nltk` (1 and 2 processes) versus a plain Python loop calling
    nltk.word_tokenize on the same texts, side by side in one run.

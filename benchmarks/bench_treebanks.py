@@ -1,4 +1,4 @@
-"""`nlpkit bench ud` and `nlpkit bench ner` on the full dev sets, every installed engine (issue 13).
+"""`nlpkit bench ud` and `nlpkit bench ner` on the full dev sets, every installed engine.
 
     UD English-EWT r2.16 dev (2,001 sentences, 25,147 words): UPOS, XPOS, lemmas, UAS, LAS on the
     gold words and, from the raw text, tokens, sentences and the same scores by CoNLL 2018 alignment;

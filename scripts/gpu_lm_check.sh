@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU check of the language models (issue 16): the CUDA checks, an LSTM LM at AWD-LSTM's size
+# The prepared GPU check of the language models: the CUDA checks, an LSTM LM at AWD-LSTM's size
 # (3 x 1150, 400-d tied embeddings) pretrained on IMDb's train + the pack's unlabelled reviews (never test)
 # with bf16 autocast, then lm-lstm fine-tuned from it on all 25,000 training reviews and tested on all
 # 25,000; one results JSON (docs/language-models.md, "The GPU check"). The same pack and options as

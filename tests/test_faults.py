@@ -1,4 +1,4 @@
-"""The fault suite of issue 15: hostile inputs, damaged files, full disks, closed pipes, special files.
+"""The fault suite: hostile inputs, damaged files, full disks, closed pipes, special files.
 
 Each test keeps one class of the issue from coming back: the command ends with one
 line that names the file (and line), the documented exit code, nothing lost and no

@@ -1,4 +1,4 @@
-"""Language models (issue 16) on tiny models and hand-made corpora: perplexity, the causal mask,
+"""Language models on tiny models and hand-made corpora: perplexity, the causal mask,
 decoding, resume, the classifiers fine-tuned from an LM, and the commands' errors.
 
 One torch thread, a few hundred tokens: the file takes seconds. Exactness is checked

@@ -1,4 +1,4 @@
-"""The runner's promises under faults (issue 15, classes 1-4 and the output side of 15):
+"""The runner's promises under faults (fault classes 1-4, and the output side of the rest):
 -o equal to an input is refused, -o FILE is whole or untouched after a failure, a kill
 or Ctrl-C, a dead worker ends the run, Ctrl-C under --jobs is one line, and a full or
 closed stdout is one line. Real processes: signals and kills do not happen in CliRunner."""
