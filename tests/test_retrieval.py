@@ -235,14 +235,16 @@ def test_search_text_format_is_a_table(invoke, index_dir):
 
 
 def test_hybrid_fuses_the_two_lists(index_dir):
-    from nlpkit.retrieval.fusion import CANDIDATES, rrf
+    from nlpkit.retrieval.fusion import CANDIDATES, fuse, rrf
     from nlpkit.retrieval.search import Searcher
 
     searcher = Searcher(index_dir)
     texts = _texts(QUERIES)
     bm25 = searcher.ranked(texts, CANDIDATES, "bm25")
     dense = searcher.ranked(texts, CANDIDATES, "dense")
-    assert searcher.ranked(texts, 5, "hybrid") == [rrf([b, d])[:5] for b, d in zip(bm25, dense)]
+    # the default fusion (the weighted sum, its weight chosen on validation queries), and reciprocal rank
+    assert searcher.ranked(texts, 5, "hybrid") == [fuse(b, d)[:5] for b, d in zip(bm25, dense)]
+    assert searcher.ranked(texts, 5, "hybrid", "rrf") == [rrf([b, d])[:5] for b, d in zip(bm25, dense)]
     # all the weight on the dense list: its order
     weighted = searcher.ranked(texts, 5, "hybrid", "weighted", 1.0)
     assert [[p for p, _ in r] for r in weighted] == [[p for p, _ in r[:5]] for r in dense]

@@ -144,8 +144,8 @@ def test_serve_needs_a_model_or_an_index_and_checks_the_index_first(invoke, tmp_
     result = invoke("serve")
     assert result.exit_code == 2 and "give at least one --model or --index" in result.stderr
     result = invoke("serve", "--index", tmp_path / "missing")
-    assert result.exit_code == 1
-    assert result.stderr == f"Error: {tmp_path / 'missing'}: not an index directory (no such directory)\n"
+    assert result.exit_code == 2  # a path that does not exist is a usage error, everywhere
+    assert result.stderr == f"Error: {tmp_path / 'missing'}: no such file or directory\n"
 
 
 @pytest.mark.slow

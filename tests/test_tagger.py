@@ -45,7 +45,7 @@ def imdb_tokens(sample_dir, n=500):
 
 @pytest.mark.skipif(not UD_DEV.exists(), reason="needs ../shared/corpora/ud_ewt beside the checkout")
 def test_same_tags_as_nltk_on_every_ud_ewt_dev_sentence(nltk_tagger):
-    from nlpkit.conllu import read_conllu_records
+    from nlpkit.linguistic.conllu import read_conllu_records
 
     sentences = [r["tokens"] for r in read_conllu_records(str(UD_DEV))]
     assert len(sentences) == 2001 and sum(map(len, sentences)) == 25147
