@@ -216,18 +216,14 @@ class ChunkStage(Stage):
 
     batch_size = 64
 
-    def __init__(self, by: str = "tokens", max_tokens: int = MAX_PASSAGE_TOKENS, overlap: int = OVERLAP,
-                 count: str = "wordpieces", model: str | None = None, field: str = "text"):
-        check_chunk_options(by, count, max_tokens, overlap)
-        self.by = by
-        self.max_tokens = max_tokens
-        self.overlap = overlap
-        self.count = count
-        self.model = model
+    def __init__(self, field: str = "text", **options):
+        """`options` are :class:`Chunker`'s (checked now); each process loads its own chunker in setup."""
+        Chunker(**options)
+        self.options = options
         self.field = field
 
     def setup(self) -> None:
-        self._chunker = Chunker(self.by, self.max_tokens, self.overlap, self.count, self.model).load()
+        self._chunker = Chunker(**self.options).load()
 
     def process(self, records: list[Record]) -> list[Record]:
         texts = [get_text(r, self.field) for r in records]
